@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the benchmarks and runs them, writing Markdown reports to benchmarks/reports/.
+#   benchmarks/run.sh            full run (issue targets: 256 MiB upload, 64 MiB to 30 targets)
+#   benchmarks/run.sh --smoke    a short run for CI: small sizes, same code paths, no targets judged
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
+if [[ ! -f benchmarks/target/benchmarks.jar || "${1:-}" != "--no-build" && "${1:-}" != "--smoke-no-build" ]]; then
+  mvn -B -q -DskipTests -pl benchmarks -am package
+fi
+jdk=$($JAVA -version 2>&1 | head -1 | tr -dc '0-9.' | cut -d. -f1)
+case "${1:-}" in
+  --smoke|--smoke-no-build)
+    $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.SshBenchmark \
+      --size-mib 8 --fanout-mib 4 --targets 3 --report "benchmarks/reports/smoke-ssh-jdk$jdk.md" ;;
+  *)
+    $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.SshBenchmark \
+      --size-mib 256 --fanout-mib 64 --targets 30 --report "benchmarks/reports/ssh-jdk$jdk.md" ;;
+esac
+case "${1:-}" in
+  --smoke|--smoke-no-build)
+    $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.AgentBenchmark \
+      --agents 50 --fanout-agents 3 --fanout-mib 8 --report "benchmarks/reports/smoke-agent-jdk$jdk.md" ;;
+  *)
+    $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.AgentBenchmark \
+      --agents 1000 --fanout-agents 30 --fanout-mib 64 --report "benchmarks/reports/agent-jdk$jdk.md" ;;
+esac
+case "${1:-}" in
+  --smoke|--smoke-no-build)
+    $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.StoreBenchmark \
+      --transitions 2000 --deployments 4 --events 20000 --report "benchmarks/reports/smoke-store-jdk$jdk.md" ;;
+  *)
+    $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.StoreBenchmark \
+      --transitions 40000 --deployments 8 --events 1000000 --report "benchmarks/reports/store-jdk$jdk.md" ;;
+esac

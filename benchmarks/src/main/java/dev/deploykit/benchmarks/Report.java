@@ -1,0 +1,43 @@
+package dev.deploykit.benchmarks;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/** A Markdown benchmark report, printed as it grows and written to a file at the end. */
+final class Report {
+    private final List<String> lines = new ArrayList<>();
+
+    Report(String title) {
+        add("# " + title);
+        add("");
+        add("- date: " + Instant.now());
+        add("- JVM: " + System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        add("- machine: " + Runtime.getRuntime().availableProcessors() + " cores, "
+                + ManagementFactory.getOperatingSystemMXBean().getName() + " " + System.getProperty("os.arch"));
+        add("");
+    }
+
+    void add(String line) {
+        lines.add(line);
+        System.out.println(line);
+    }
+
+    void write(Path file) throws IOException {
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        Files.write(file, lines);
+        System.out.println("report written to " + file);
+    }
+
+    static double mib(long bytes) {
+        return bytes / (1024.0 * 1024.0);
+    }
+
+    static String seconds(long nanos) {
+        return String.format("%.2f s", nanos / 1e9);
+    }
+}

@@ -1,0 +1,168 @@
+package dev.deploykit.benchmarks;
+
+import dev.deploykit.Artifact;
+import dev.deploykit.Binding;
+import dev.deploykit.Server;
+import dev.deploykit.spi.NodeSession;
+import dev.deploykit.store.fs.FileArtifactStore;
+import dev.deploykit.transport.ssh.SshFixtures;
+import dev.deploykit.transport.ssh.SshTransport;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * SSH artifact transfer against OpenSSH on loopback: SFTP upload throughput of one large file
+ * versus {@code scp} to the same sshd, and fan-out of one artifact to many sshd targets versus
+ * {@code scp} run to all of them at once. DeployKit's figure includes what scp does not do: the
+ * SHA-256 check on the node and the move into the cache.
+ *
+ * <p>Args: {@code --size-mib 256 --fanout-mib 64 --targets 30 --report benchmarks/reports/ssh.md}.
+ * Needs root (OpenSSH privilege separation), sshd, ssh-keygen and scp.
+ */
+public final class SshBenchmark {
+    public static void main(String[] args) throws Exception {
+        int sizeMib = intArg(args, "--size-mib", 256);
+        int fanoutMib = intArg(args, "--fanout-mib", 64);
+        int targets = intArg(args, "--targets", 30);
+        Path reportFile = Path.of(stringArg(args, "--report", "benchmarks/reports/ssh.md"));
+        Path dir = Files.createTempDirectory("dk-bench-ssh-");
+        Report report = new Report("SSH transport benchmark");
+
+        SshFixtures.Key hostKey = SshFixtures.keygen(dir, "host_ed25519");
+        SshFixtures.Key userKey = SshFixtures.keygen(dir, "id_ed25519");
+        List<SshFixtures.Sshd> servers = new ArrayList<>();
+        try {
+            for (int i = 0; i < Math.max(1, targets); i++) {
+                servers.add(SshFixtures.openssh(dir, hostKey, userKey));
+            }
+            List<Integer> ports = servers.stream().map(SshFixtures.Sshd::port).toList();
+            Path knownHosts = SshFixtures.knownHosts(dir, hostKey, ports);
+            FileArtifactStore store = new FileArtifactStore(dir.resolve("artifacts"));
+            Path big = randomFile(dir.resolve("big.bin"), sizeMib);
+            Path fan = randomFile(dir.resolve("fan.bin"), fanoutMib);
+            Artifact bigArtifact = store.put(big);
+            Artifact fanArtifact = store.put(fan);
+
+            report.add("## Upload throughput: one " + sizeMib + " MiB file to one OpenSSH sshd");
+            report.add("");
+            report.add("| method | SFTP write size | time | MiB/s | speed vs scp |");
+            report.add("|---|---|---|---|---|");
+            long scp = scp(dir, userKey, knownHosts, List.of(big), List.of(servers.get(0)), "single");
+            double scpRate = sizeMib / (scp / 1e9);
+            List<String> rows = new ArrayList<>();
+            try (SshTransport warm = SshFixtures.transport(dir, userKey, hostKey, ports);
+                    NodeSession node = warm.open(server(servers.get(0), dir.resolve("warmup")))) {
+                node.ensureArtifact(fanArtifact, store); // JIT and connection warm-up, not measured
+            }
+            for (int buffer : new int[] {32 * 1024, 64 * 1024, 128 * 1024, 255 * 1024}) {
+                try (SshTransport ssh = SshFixtures.builder(dir, userKey, hostKey, ports).uploadBufferSize(buffer).build();
+                        NodeSession node = ssh.open(server(servers.get(0), dir.resolve("tp-" + buffer)))) {
+                    node.facts(); // connect before timing
+                    long t0 = System.nanoTime();
+                    node.ensureArtifact(bigArtifact, store);
+                    long took = System.nanoTime() - t0;
+                    double rate = sizeMib / (took / 1e9);
+                    rows.add(String.format("| DeployKit SFTP + remote SHA-256 | %d KiB | %s | %.0f | %.2fx |", buffer / 1024,
+                            Report.seconds(took), rate, rate / scpRate));
+                }
+            }
+            rows.forEach(report::add);
+            report.add(String.format("| OpenSSH scp | - | %s | %.0f | 1.00x |", Report.seconds(scp), scpRate));
+            report.add("");
+
+            report.add("## Fan-out: one " + fanoutMib + " MiB artifact to " + targets + " sshd targets at once");
+            report.add("");
+            report.add("| method | wall time | aggregate MiB/s | speed vs scp |");
+            report.add("|---|---|---|---|");
+            long scpFan = scp(dir, userKey, knownHosts, List.of(fan), servers.subList(0, targets), "fan");
+            long ours;
+            try (SshTransport ssh = SshFixtures.transport(dir, userKey, hostKey, ports)) {
+                ExecutorService pool = Executors.newFixedThreadPool(targets);
+                long t0 = System.nanoTime();
+                List<Future<?>> all = new ArrayList<>();
+                for (int i = 0; i < targets; i++) {
+                    int n = i;
+                    all.add(pool.submit(() -> {
+                        try (NodeSession node = ssh.open(server(servers.get(n), dir.resolve("fan-" + n)))) {
+                            node.ensureArtifact(fanArtifact, store);
+                        }
+                        return null;
+                    }));
+                }
+                for (Future<?> f : all) {
+                    f.get();
+                }
+                ours = System.nanoTime() - t0;
+                pool.shutdown();
+            }
+            double total = (double) fanoutMib * targets;
+            report.add(String.format("| DeployKit (connect + SFTP + remote SHA-256 per target) | %s | %.0f | %.2fx |",
+                    Report.seconds(ours), total / (ours / 1e9), (double) scpFan / ours));
+            report.add(String.format("| OpenSSH scp, %d processes at once | %s | %.0f | 1.00x |", targets, Report.seconds(scpFan),
+                    total / (scpFan / 1e9)));
+            report.add("");
+            report.add("Targets (issue 4): SFTP upload at least 0.8x scp; fan-out no slower than scp.");
+            report.write(reportFile);
+        } finally {
+            servers.forEach(SshFixtures.Sshd::close);
+        }
+    }
+
+    private static Server server(SshFixtures.Sshd sshd, Path root) {
+        return Server.of("bench-" + sshd.port(), new Binding("ssh", Map.of("host", "127.0.0.1", "port", Integer.toString(sshd.port()),
+                "user", sshd.user(), "root", root.toString())), Map.of());
+    }
+
+    /** Runs one scp per target at once, each copying {@code files.get(0)}; returns the wall time. */
+    private static long scp(Path dir, SshFixtures.Key key, Path knownHosts, List<Path> files, List<SshFixtures.Sshd> targets,
+            String label) throws Exception {
+        List<Process> running = new ArrayList<>();
+        long t0 = System.nanoTime();
+        for (SshFixtures.Sshd t : targets) {
+            Path dest = Files.createDirectories(dir.resolve("scp-" + label + "-" + t.port()));
+            running.add(new ProcessBuilder("scp", "-q", "-P", Integer.toString(t.port()), "-i", key.file().toString(),
+                    "-o", "UserKnownHostsFile=" + knownHosts, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+                    files.get(0).toString(), t.user() + "@127.0.0.1:" + dest + "/")
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
+        }
+        for (Process p : running) {
+            if (p.waitFor() != 0) {
+                throw new IllegalStateException("scp failed with exit " + p.exitValue());
+            }
+        }
+        return System.nanoTime() - t0;
+    }
+
+    private static Path randomFile(Path file, int mib) throws Exception {
+        Random random = new Random(mib);
+        byte[] chunk = new byte[1024 * 1024];
+        try (OutputStream out = Files.newOutputStream(file)) {
+            for (int i = 0; i < mib; i++) {
+                random.nextBytes(chunk);
+                out.write(chunk);
+            }
+        }
+        return file;
+    }
+
+    static int intArg(String[] args, String name, int fallback) {
+        return Integer.parseInt(stringArg(args, name, Integer.toString(fallback)));
+    }
+
+    static String stringArg(String[] args, String name, String fallback) {
+        for (int i = 0; i < args.length - 1; i++) {
+            if (args[i].equals(name)) {
+                return args[i + 1];
+            }
+        }
+        return fallback;
+    }
+}

@@ -1,0 +1,379 @@
+package dev.deploykit.agent;
+
+import dev.deploykit.internal.OsRelease;
+import dev.deploykit.transport.grpc.proto.AgentMessage;
+import dev.deploykit.transport.grpc.proto.AgentServiceGrpc;
+import dev.deploykit.transport.grpc.proto.ControllerMessage;
+import dev.deploykit.transport.grpc.proto.Heartbeat;
+import dev.deploykit.transport.grpc.proto.Hello;
+import dev.deploykit.transport.grpc.proto.RunTask;
+import dev.deploykit.transport.grpc.proto.TaskOutput;
+import dev.deploykit.transport.grpc.proto.TaskResult;
+import io.github.resilience4j.core.IntervalFunction;
+import io.grpc.CallCredentials;
+import io.grpc.ChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent: dials out to the controller, says Hello with its facts, runs the tasks it is sent, and
+ * reconnects with exponential backoff and jitter when the connection drops. Tasks keep running
+ * across reconnects; results go out on whichever stream is current, and a task the controller sends
+ * again is answered from the journal.
+ */
+final class Agent implements AutoCloseable {
+    static final String VERSION = "0.1.0";
+    private static final Logger log = LoggerFactory.getLogger(Agent.class);
+    private static final int OUTPUT_BATCH_LINES = 64;
+
+    private final AgentConfig config;
+    private final String agentId;
+    private final ManagedChannel channel;
+    private final AgentServiceGrpc.AgentServiceStub stub;
+    private final AgentServiceGrpc.AgentServiceBlockingStub blocking;
+    private final StepRunner steps;
+    private final ArtifactCache cache;
+    private final ExecutorService workers = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "agent-task");
+        t.setDaemon(true);
+        return t;
+    });
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "agent-heartbeat");
+        t.setDaemon(true);
+        return t;
+    });
+    private final Map<String, Boolean> inFlight = new ConcurrentHashMap<>();
+    private volatile Sender sender;
+    private volatile boolean closed;
+
+    Agent(AgentConfig config) throws IOException {
+        this.config = config;
+        Files.createDirectories(config.stateDir());
+        this.agentId = identity(config);
+        this.steps = new StepRunner(config.stateDir(), config.installRoot());
+        this.cache = new ArtifactCache(config.stateDir(), config.cacheMaxBytes());
+        this.channel = NettyChannelBuilder.forTarget(config.controller(), credentials(config))
+                .keepAliveTime(30, TimeUnit.SECONDS)
+                .keepAliveTimeout(10, TimeUnit.SECONDS)
+                .keepAliveWithoutCalls(true)
+                .maxInboundMessageSize(4 * 1024 * 1024)
+                .flowControlWindow(8 * 1024 * 1024)
+                .build();
+        CallCredentials token = new CallCredentials() {
+            @Override
+            public void applyRequestMetadata(RequestInfo info, Executor executor, MetadataApplier applier) {
+                Metadata headers = new Metadata();
+                headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + config.token());
+                applier.apply(headers);
+            }
+        };
+        this.stub = AgentServiceGrpc.newStub(channel).withCallCredentials(token);
+        this.blocking = AgentServiceGrpc.newBlockingStub(channel).withCallCredentials(token);
+    }
+
+    private static ChannelCredentials credentials(AgentConfig config) throws IOException {
+        if (config.insecure()) {
+            log.warn("connecting WITHOUT TLS (--insecure): the token and all commands cross the network in clear text");
+            return InsecureChannelCredentials.create();
+        }
+        TlsChannelCredentials.Builder tls = TlsChannelCredentials.newBuilder().trustManager(config.caFile().toFile());
+        if (config.certFile() != null) {
+            tls.keyManager(config.certFile().toFile(), config.keyFile().toFile());
+        }
+        return tls.build();
+    }
+
+    /** The agent id: --id, else the one kept in the state dir, else a new one that is kept. */
+    private static String identity(AgentConfig config) throws IOException {
+        Path file = config.stateDir().resolve("agent-id");
+        if (config.agentId() != null) {
+            Files.writeString(file, config.agentId() + "\n");
+            return config.agentId();
+        }
+        if (Files.exists(file)) {
+            return Files.readString(file).trim();
+        }
+        String host = InetAddress.getLocalHost().getHostName().replaceAll("[^A-Za-z0-9._-]", "-");
+        String id = (host.isEmpty() ? "agent" : host) + "-" + UUID.randomUUID().toString().substring(0, 8);
+        Files.writeString(file, id + "\n");
+        return id;
+    }
+
+    /** Connects and serves until closed, reconnecting after every drop. */
+    void run() throws InterruptedException {
+        IntervalFunction backoff = IntervalFunction.ofExponentialRandomBackoff(500, 2.0, 0.5, 30_000);
+        int failures = 0;
+        while (!closed) {
+            Session session = new Session();
+            session.start();
+            session.ended.await();
+            if (closed) {
+                break;
+            }
+            failures = session.welcomed ? 1 : failures + 1;
+            long wait = backoff.apply(failures);
+            log.warn("connection to {} ended ({}); reconnecting in {} ms", config.controller(), session.why, wait);
+            TimeUnit.MILLISECONDS.sleep(wait);
+        }
+    }
+
+    /** One Connect stream. */
+    private final class Session implements ClientResponseObserver<AgentMessage, ControllerMessage> {
+        final CountDownLatch ended = new CountDownLatch(1);
+        volatile boolean welcomed;
+        volatile String why = "";
+        private Sender out;
+        private ScheduledFuture<?> heartbeat;
+
+        void start() {
+            stub.connect(this);
+            out.send(AgentMessage.newBuilder().setHello(hello()).build());
+        }
+
+        @Override
+        public void beforeStart(ClientCallStreamObserver<AgentMessage> requests) {
+            out = new Sender(requests);
+            requests.setOnReadyHandler(out::ready);
+        }
+
+        @Override
+        public void onNext(ControllerMessage message) {
+            switch (message.getKindCase()) {
+                case WELCOME -> {
+                    welcomed = true;
+                    sender = out;
+                    long every = Math.max(1000, message.getWelcome().getHeartbeatIntervalMillis());
+                    heartbeat = timer.scheduleAtFixedRate(() -> out.send(AgentMessage.newBuilder()
+                            .setHeartbeat(Heartbeat.newBuilder().setSentAtMillis(System.currentTimeMillis())).build()),
+                            every, every, TimeUnit.MILLISECONDS);
+                    log.info("connected to {} as {}", config.controller(), agentId);
+                }
+                case RUN -> accept(message.getRun());
+                case CANCEL -> steps.cancel(message.getCancel().getTaskId());
+                default -> { }
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            Status status = Status.fromThrowable(t);
+            why = status.getCode() + (status.getDescription() == null ? "" : ": " + status.getDescription());
+            if (status.getCode() == Status.Code.UNAUTHENTICATED) {
+                log.error("the controller refused this agent: {}", why);
+            }
+            end();
+        }
+
+        @Override
+        public void onCompleted() {
+            why = "closed by the controller";
+            end();
+        }
+
+        private void end() {
+            out.close();
+            if (heartbeat != null) {
+                heartbeat.cancel(false);
+            }
+            ended.countDown();
+        }
+    }
+
+    private Hello hello() {
+        Hello.Builder hello = Hello.newBuilder().setAgentId(agentId).setAgentVersion(VERSION).setArch(OsRelease.jvmArch())
+                .putAllLabels(config.labels()).setInstallRoot(config.installRoot()).addAllRunningTaskIds(steps.runningIds());
+        try {
+            hello.setHostname(InetAddress.getLocalHost().getHostName());
+            NetworkInterface.networkInterfaces().filter(i -> {
+                try {
+                    return i.isUp() && !i.isLoopback();
+                } catch (IOException e) {
+                    return false;
+                }
+            }).flatMap(NetworkInterface::inetAddresses).forEach(a -> hello.addAddresses(a.getHostAddress()));
+        } catch (IOException e) {
+            log.warn("cannot read host name or addresses: {}", e.getMessage());
+        }
+        hello.putAllInventory(bundleInventory());
+        Path own = Path.of(config.installRoot(), "etc/os-release");
+        Path osRelease = !config.installRoot().equals("/") && Files.isRegularFile(own) ? own : Path.of("/etc/os-release");
+        try {
+            hello.setOsRelease(Files.readString(osRelease));
+        } catch (IOException e) {
+            log.warn("cannot read {}: {}", osRelease, e.getMessage());
+        }
+        return hello.build();
+    }
+
+    /** Script bundles installed under the install root: name to the version its current link names. */
+    private Map<String, String> bundleInventory() {
+        Map<String, String> inventory = new java.util.TreeMap<>();
+        Path bundles = Path.of(config.installRoot(), "var/lib/deploykit/bundles");
+        if (!Files.isDirectory(bundles)) {
+            return inventory;
+        }
+        try (var dirs = Files.list(bundles)) {
+            for (Path d : dirs.toList()) {
+                Path current = d.resolve("current");
+                if (Files.isSymbolicLink(current)) {
+                    inventory.put(d.getFileName().toString(), Files.readSymbolicLink(current).toString());
+                }
+            }
+        } catch (IOException e) {
+            log.warn("cannot read installed bundles under {}: {}", bundles, e.getMessage());
+        }
+        return inventory;
+    }
+
+    /** Starts a task unless it is already running here (a re-send after a reconnect). */
+    private void accept(RunTask task) {
+        if (inFlight.putIfAbsent(task.getTaskId(), Boolean.TRUE) != null) {
+            return;
+        }
+        workers.submit(() -> {
+            TaskResult result;
+            try {
+                result = switch (task.getStepCase()) {
+                    case EXEC -> steps.run(task.getTaskId(), task.getExec(), new Batcher(task.getTaskId()));
+                    case ENSURE_ARTIFACT -> TaskResult.newBuilder().setTaskId(task.getTaskId()).setArtifactPath(cache.ensure(
+                            task.getEnsureArtifact().getSha256(), task.getEnsureArtifact().getSize(), blocking).toString()).build();
+                    default -> TaskResult.newBuilder().setTaskId(task.getTaskId()).setError("unknown step " + task.getStepCase()).build();
+                };
+            } catch (Exception e) {
+                log.warn("task {} failed: {}", task.getTaskId(), e.toString());
+                result = TaskResult.newBuilder().setTaskId(task.getTaskId()).setExitCode(-1).setError(e.toString()).build();
+            } finally {
+                inFlight.remove(task.getTaskId());
+            }
+            Sender current = sender;
+            if (current != null) {
+                current.send(AgentMessage.newBuilder().setResult(result).build());
+            }
+        });
+    }
+
+    /** Collects a task's output lines into messages of up to 64 lines. */
+    private final class Batcher implements dev.deploykit.spi.OutputListener {
+        private final String taskId;
+
+        Batcher(String taskId) {
+            this.taskId = taskId;
+        }
+
+        @Override
+        public void onLine(String stream, String line) {
+            Sender current = sender;
+            if (current != null) {
+                current.line(taskId, stream, line);
+            }
+        }
+    }
+
+    /**
+     * Writes to one Connect stream, waiting while gRPC says the stream is not ready: a chatty step
+     * then slows to the network's pace instead of filling this process's memory.
+     */
+    private static final class Sender {
+        private final ClientCallStreamObserver<AgentMessage> stream;
+        private final Object lock = new Object();
+        private boolean open = true;
+        private String batchTask;
+        private String batchStream;
+        private final List<String> batch = new ArrayList<>();
+
+        Sender(ClientCallStreamObserver<AgentMessage> stream) {
+            this.stream = stream;
+        }
+
+        void ready() {
+            synchronized (lock) {
+                lock.notifyAll();
+            }
+        }
+
+        void line(String taskId, String streamName, String line) {
+            synchronized (lock) {
+                if (!taskId.equals(batchTask) || !streamName.equals(batchStream)) {
+                    flushBatch();
+                    batchTask = taskId;
+                    batchStream = streamName;
+                }
+                batch.add(line);
+                if (batch.size() >= OUTPUT_BATCH_LINES) {
+                    flushBatch();
+                }
+            }
+        }
+
+        void send(AgentMessage message) {
+            synchronized (lock) {
+                flushBatch();
+                write(message);
+            }
+        }
+
+        private void flushBatch() {
+            if (!batch.isEmpty()) {
+                write(AgentMessage.newBuilder().setOutput(TaskOutput.newBuilder().setTaskId(batchTask).setStream(batchStream)
+                        .addAllLines(batch)).build());
+                batch.clear();
+            }
+        }
+
+        private void write(AgentMessage message) {
+            try {
+                while (open && !stream.isReady()) {
+                    lock.wait(100);
+                }
+                if (open) {
+                    stream.onNext(message);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (RuntimeException e) {
+                open = false;
+            }
+        }
+
+        void close() {
+            synchronized (lock) {
+                open = false;
+                lock.notifyAll();
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        channel.shutdownNow();
+        workers.shutdownNow();
+        timer.shutdownNow();
+    }
+}

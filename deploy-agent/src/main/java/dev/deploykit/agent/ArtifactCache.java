@@ -1,0 +1,149 @@
+package dev.deploykit.agent;
+
+import dev.deploykit.internal.Sha256;
+import dev.deploykit.transport.grpc.proto.AgentServiceGrpc;
+import dev.deploykit.transport.grpc.proto.ArtifactChunk;
+import dev.deploykit.transport.grpc.proto.FetchArtifactRequest;
+import io.github.resilience4j.core.IntervalFunction;
+import io.grpc.StatusRuntimeException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.security.MessageDigest;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent's content-addressed artifact cache: {@code <state>/artifacts/sha256/<hex>}. A missing
+ * artifact is pulled from the controller into {@code <hex>.partial}; after a broken connection the
+ * pull resumes from the partial file's length. The SHA-256 is computed while receiving (the bytes
+ * already on disk are hashed first) and checked before the file is moved into place. The cache is
+ * kept under its size cap by deleting the least recently used artifacts.
+ */
+final class ArtifactCache {
+    private static final Logger log = LoggerFactory.getLogger(ArtifactCache.class);
+    private static final int ATTEMPTS = 20;
+    private final Path dir;
+    private final long maxBytes;
+    private final IntervalFunction backoff = IntervalFunction.ofExponentialRandomBackoff(200, 2.0, 0.5, 10_000);
+
+    ArtifactCache(Path stateDir, long maxBytes) throws IOException {
+        this.dir = Files.createDirectories(stateDir.resolve("artifacts/sha256"));
+        this.maxBytes = maxBytes;
+    }
+
+    /** The local path of the verified artifact, fetching (and resuming) as needed. */
+    Path ensure(String sha256, long size, AgentServiceGrpc.AgentServiceBlockingStub stub) throws IOException, InterruptedException {
+        if (!sha256.matches("[0-9a-f]{64}")) {
+            throw new IOException("not a sha256 digest: '" + sha256 + "'");
+        }
+        Path target = dir.resolve(sha256);
+        if (Files.isRegularFile(target) && Sha256.of(target).equals(sha256)) {
+            Files.setLastModifiedTime(target, FileTime.fromMillis(System.currentTimeMillis()));
+            return target;
+        }
+        Path partial = dir.resolve(sha256 + ".partial");
+        for (int attempt = 1; ; attempt++) {
+            long have = Files.exists(partial) ? Files.size(partial) : 0;
+            if (have > size) {
+                Files.delete(partial);
+                have = 0;
+            }
+            MessageDigest digest = Sha256.newDigest();
+            if (have > 0) {
+                try (InputStream in = Files.newInputStream(partial)) {
+                    Sha256.copy(in, OutputStream.nullOutputStream(), digest);
+                }
+            }
+            try {
+                fetch(stub, sha256, have, size, partial, digest);
+            } catch (StatusRuntimeException e) {
+                if (attempt >= ATTEMPTS) {
+                    throw new IOException("fetching " + sha256 + " failed " + attempt + " times: " + e.getStatus(), e);
+                }
+                long wait = backoff.apply(attempt);
+                log.warn("fetching {} broke at {} bytes ({}); resuming in {} ms", sha256, Files.exists(partial) ? Files.size(partial) : 0,
+                        e.getStatus().getCode(), wait);
+                TimeUnit.MILLISECONDS.sleep(wait);
+                continue;
+            }
+            String actual = Sha256.hex(digest);
+            if (!actual.equals(sha256)) {
+                Files.deleteIfExists(partial);
+                throw new IOException("artifact digest mismatch: expected " + sha256 + ", got " + actual);
+            }
+            Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            evict(target);
+            return target;
+        }
+    }
+
+    private static void fetch(AgentServiceGrpc.AgentServiceBlockingStub stub, String sha256, long offset, long size, Path partial,
+            MessageDigest digest) throws IOException {
+        Iterator<ArtifactChunk> chunks = stub.fetchArtifact(FetchArtifactRequest.newBuilder().setSha256(sha256).setOffset(offset).build());
+        long have = offset;
+        try (FileChannel out = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+            while (chunks.hasNext()) {
+                ArtifactChunk chunk = chunks.next();
+                have += chunk.getData().size();
+                if (have > size) {
+                    throw new IOException("controller sent more than the " + size + " bytes of " + sha256);
+                }
+                // hash and write straight from the protobuf's buffers: no extra copy of each chunk
+                for (ByteBuffer buffer : chunk.getData().asReadOnlyByteBufferList()) {
+                    digest.update(buffer.duplicate());
+                    while (buffer.hasRemaining()) {
+                        out.write(buffer);
+                    }
+                }
+            }
+        }
+        if (have != size) {
+            throw new IOException("artifact " + sha256 + " ended at " + have + " of " + size + " bytes");
+        }
+    }
+
+    /** Deletes least recently used artifacts until the cache fits its cap; never {@code keep}. */
+    private void evict(Path keep) throws IOException {
+        List<Path> files;
+        try (Stream<Path> all = Files.list(dir)) {
+            files = all.filter(p -> !p.getFileName().toString().endsWith(".partial")).toList();
+        }
+        long total = 0;
+        for (Path f : files) {
+            total += Files.size(f);
+        }
+        if (total <= maxBytes) {
+            return;
+        }
+        List<Path> oldestFirst = files.stream().sorted(Comparator.comparing(p -> {
+            try {
+                return Files.getLastModifiedTime(p);
+            } catch (IOException e) {
+                return FileTime.fromMillis(0);
+            }
+        })).toList();
+        for (Path f : oldestFirst) {
+            if (total <= maxBytes) {
+                break;
+            }
+            if (!f.equals(keep)) {
+                total -= Files.size(f);
+                Files.deleteIfExists(f);
+                log.info("evicted {} from the artifact cache", f.getFileName());
+            }
+        }
+    }
+}

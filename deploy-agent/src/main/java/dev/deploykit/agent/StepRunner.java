@@ -1,0 +1,274 @@
+package dev.deploykit.agent;
+
+import dev.deploykit.internal.LineSink;
+import dev.deploykit.internal.ProcessRunner;
+import dev.deploykit.spi.OutputListener;
+import dev.deploykit.transport.grpc.proto.Exec;
+import dev.deploykit.transport.grpc.proto.TaskResult;
+import java.io.File;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * Runs exec steps with a journal, so that a task id is never run twice. Each task gets
+ * {@code <state>/journal/<task-id>/} with {@code pid}, {@code out}, {@code err} and, once it ended,
+ * {@code exit}. The step runs under a small {@code sh} wrapper in its own session ({@code setsid}):
+ * the wrapper writes the output files and records the exit code itself, so a step outlives an agent
+ * crash and its result is still recorded. Output reaches the controller by tailing the files, so a
+ * chatty step fills a disk file, not the agent's memory.
+ *
+ * <p>Asked to run a task again: a recorded result is answered from the journal; a step still running
+ * is waited for; a step whose wrapper vanished without a result is reported as failed, not re-run.
+ */
+final class StepRunner {
+    /**
+     * Records its own pid before the step runs (so any side effect of the step implies a pid file),
+     * runs the step with its output in files, then records the exit code atomically.
+     */
+    private static final String WRAPPER = "o=$1; e=$2; x=$3; p=$4; shift 4; echo $$ > \"$p.tmp\" && mv \"$p.tmp\" \"$p\" || exit 125; "
+            + "\"$@\" >\"$o\" 2>\"$e\" </dev/null; c=$?; echo \"$c\" > \"$x.tmp\" && mv \"$x.tmp\" \"$x\"";
+    private static final Path SETSID = Path.of("/usr/bin/setsid");
+    private final Path journal;
+    private final Path defaultCwd;
+    private final Map<String, Long> running = new ConcurrentHashMap<>();
+    private final Map<String, String> cancelled = new ConcurrentHashMap<>();
+
+    StepRunner(Path stateDir, String installRoot) throws IOException {
+        this.journal = Files.createDirectories(stateDir.resolve("journal"));
+        this.defaultCwd = Path.of(installRoot);
+        prune(Duration.ofDays(7));
+    }
+
+    /** Runs (or answers, from the journal) task {@code id}, streaming new output to {@code output}. */
+    TaskResult run(String id, Exec exec, OutputListener output) throws IOException, InterruptedException {
+        Path dir = journal.resolve(safe(id));
+        Path exit = dir.resolve("exit");
+        Instant start = Instant.now();
+        if (Files.exists(exit)) {
+            return result(id, dir, start, null).toBuilder().setFromJournal(true).build();
+        }
+        long pid;
+        boolean fresh = !Files.exists(dir.resolve("pid"));
+        if (fresh) {
+            Files.createDirectories(dir);
+            pid = start(dir, exec);
+        } else {
+            pid = Long.parseLong(Files.readString(dir.resolve("pid")).trim());
+            if (!alive(pid) && !Files.exists(exit)) {
+                return TaskResult.newBuilder().setTaskId(id).setExitCode(-1)
+                        .setError("the step was interrupted by an agent crash before it recorded a result; not run again").build();
+            }
+        }
+        running.put(id, pid);
+        long deadline = System.nanoTime() + Math.max(1, exec.getTimeoutMillis()) * 1_000_000L;
+        Object lock = new Object();
+        LineSink err = new LineSink("stderr", output, lock, ProcessRunner.STDERR_TAIL_LINES);
+        try (Tail out = new Tail(dir.resolve("out"), new LineSink("stdout", output, lock, 0), fresh);
+                Tail errTail = new Tail(dir.resolve("err"), err, fresh)) {
+            String why = null;
+            while (!Files.exists(exit)) {
+                out.poll();
+                errTail.poll();
+                if (cancelled.containsKey(id)) {
+                    why = "cancelled";
+                } else if (System.nanoTime() > deadline) {
+                    why = "timedout";
+                } else if (!alive(pid)) {
+                    Thread.sleep(50);
+                    if (!Files.exists(exit)) {
+                        why = "vanished";
+                    }
+                }
+                if (why != null) {
+                    kill(pid);
+                    Files.writeString(exit, "-1 " + why + "\n");
+                    break;
+                }
+                Thread.sleep(30);
+            }
+            out.poll();
+            errTail.poll();
+            out.flush();
+            errTail.flush();
+            return result(id, dir, start, err.tail());
+        } finally {
+            running.remove(id);
+            cancelled.remove(id);
+        }
+    }
+
+    void cancel(String id) {
+        if (running.containsKey(id)) {
+            cancelled.put(id, "cancelled");
+        }
+    }
+
+    /** Task ids whose steps are running now. */
+    List<String> runningIds() {
+        return new ArrayList<>(running.keySet());
+    }
+
+    private long start(Path dir, Exec exec) throws IOException {
+        List<String> argv = new ArrayList<>();
+        if (Files.isExecutable(SETSID)) {
+            argv.add(SETSID.toString());
+        }
+        argv.addAll(List.of("/bin/sh", "-c", WRAPPER, "dk", dir.resolve("out").toString(), dir.resolve("err").toString(),
+                dir.resolve("exit").toString(), dir.resolve("pid").toString()));
+        if (!exec.getRunAs().isEmpty()) {
+            argv.addAll(List.of("sudo", "-n", "-u", exec.getRunAs(), "--"));
+        }
+        argv.addAll(exec.getArgvList());
+        ProcessBuilder pb = new ProcessBuilder(argv)
+                .directory(exec.getCwd().isEmpty() ? defaultCwd.toFile() : new File(exec.getCwd()))
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().putAll(exec.getEnvMap());
+        Process process = pb.start();
+        // reap it when it ends so it does not linger as a zombie while this agent lives
+        process.onExit();
+        // the wrapper writes the pid file itself, before the step starts; wait for it so that a crash of
+        // this agent can never leave a step that ran without a pid file (which would make it look unstarted)
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!Files.exists(dir.resolve("pid")) && process.isAlive() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return process.pid();
+    }
+
+    private TaskResult result(String id, Path dir, Instant start, String stderrTail) throws IOException {
+        String[] exit = Files.readString(dir.resolve("exit")).trim().split(" ");
+        int code = Integer.parseInt(exit[0]);
+        boolean timedOut = exit.length > 1 && exit[1].equals("timedout");
+        String tail = stderrTail != null ? stderrTail : lastLines(dir.resolve("err"), ProcessRunner.STDERR_TAIL_LINES);
+        TaskResult.Builder r = TaskResult.newBuilder().setTaskId(id).setExitCode(code).setTimedOut(timedOut)
+                .setStderrTail(tail).setTookMillis(Duration.between(start, Instant.now()).toMillis());
+        if (exit.length > 1 && exit[1].equals("vanished")) {
+            r.setError("the step's process disappeared without recording an exit code");
+        }
+        return r.build();
+    }
+
+    private static String lastLines(Path file, int n) throws IOException {
+        if (!Files.exists(file)) {
+            return "";
+        }
+        List<String> lines = new ArrayList<>();
+        try (Stream<String> all = Files.lines(file, StandardCharsets.UTF_8)) {
+            all.forEach(l -> {
+                lines.add(l.length() > LineSink.MAX_LINE ? l.substring(0, LineSink.MAX_LINE) : l);
+                if (lines.size() > n) {
+                    lines.remove(0);
+                }
+            });
+        }
+        return String.join("\n", lines);
+    }
+
+    private static boolean alive(long pid) {
+        return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)
+                && !zombie(pid);
+    }
+
+    private static boolean zombie(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Kills the step's process group (its pid leads the group thanks to setsid). */
+    private static void kill(long pid) throws InterruptedException {
+        try {
+            new ProcessBuilder("kill", "-KILL", "--", "-" + pid, Long.toString(pid))
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(5, TimeUnit.SECONDS);
+        } catch (IOException e) {
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        }
+    }
+
+    private void prune(Duration olderThan) throws IOException {
+        long cutoff = System.currentTimeMillis() - olderThan.toMillis();
+        try (Stream<Path> dirs = Files.list(journal)) {
+            for (Path d : dirs.toList()) {
+                if (Files.exists(d.resolve("exit")) && Files.getLastModifiedTime(d.resolve("exit")).toMillis() < cutoff) {
+                    try (Stream<Path> files = Files.list(d)) {
+                        for (Path f : files.toList()) {
+                            Files.deleteIfExists(f);
+                        }
+                    }
+                    Files.deleteIfExists(d);
+                }
+            }
+        }
+    }
+
+    private static String safe(String id) {
+        if (!id.matches("[A-Za-z0-9._-]{1,128}") || id.startsWith(".")) {
+            throw new IllegalArgumentException("task id '" + id + "' is not a safe file name");
+        }
+        return id;
+    }
+
+    /** Follows a file as it grows, feeding new bytes to a sink. */
+    private static final class Tail implements AutoCloseable {
+        private final Path file;
+        private final LineSink sink;
+        private RandomAccessFile raf;
+        private final byte[] buf = new byte[64 * 1024];
+        private final boolean fromStart;
+
+        Tail(Path file, LineSink sink, boolean fromStart) {
+            this.file = file;
+            this.sink = sink;
+            this.fromStart = fromStart;
+        }
+
+        void poll() throws IOException {
+            if (raf == null) {
+                if (!Files.exists(file)) {
+                    return;
+                }
+                raf = new RandomAccessFile(file.toFile(), "r");
+                if (!fromStart) {
+                    // re-attached after a restart: what was written before was already sent (or lost)
+                    raf.seek(raf.length());
+                }
+            }
+            int n;
+            while ((n = raf.read(buf)) > 0) {
+                sink.write(buf, 0, n);
+            }
+        }
+
+        void flush() {
+            sink.close();
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (raf != null) {
+                raf.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+package dev.deploykit;
+
+import dev.deploykit.format.deb.DebFormat;
+import dev.deploykit.format.rpm.RpmFormat;
+import dev.deploykit.format.script.ScriptBundleFormat;
+import dev.deploykit.internal.Engine;
+import dev.deploykit.spi.ArtifactStore;
+import dev.deploykit.spi.PackageFormat;
+import dev.deploykit.spi.Store;
+import dev.deploykit.spi.Transport;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The entry point: an embedded deployment controller. Build one per application, register plugins
+ * on its builder, and close it when done (it closes its transports and store). Thread-safe.
+ *
+ * <pre>{@code
+ * try (DeployKit kit = DeployKit.builder()
+ *         .transport(LocalTransport.create())
+ *         .artifactDir(Path.of("/var/lib/myapp/artifacts"))
+ *         .build()) {
+ *     kit.servers().register(Server.of("web-1", Binding.local(Path.of("/tmp/web-1")), Map.of("role", "web")));
+ *     Package app = kit.packages().publish(Path.of("app-1.0.tar.gz"));
+ *     Deployment d = kit.start(DeployPlan.builder()
+ *             .action(Action.install(app.name(), app.version()))
+ *             .targetSelector("role=web")
+ *             .build());
+ *     d.await(Duration.ofMinutes(5));
+ * }
+ * }</pre>
+ */
+public interface DeployKit extends AutoCloseable {
+
+    static Builder builder() {
+        return new Builder();
+    }
+
+    Servers servers();
+
+    Groups groups();
+
+    Packages packages();
+
+    /**
+     * What {@code plan} would do on each targeted node, by batch, from the store alone: no node is
+     * contacted. Unknown groups, servers or packages are a {@link PlanValidationException}.
+     */
+    List<NodePreview> preview(DeployPlan plan);
+
+    /**
+     * Stores a new deployment of {@code plan} with every node task, then runs it in the background.
+     * The target is resolved now; an unknown group, server, package or transport fails here with a
+     * {@link PlanValidationException} and nothing is stored or touched.
+     */
+    Deployment start(DeployPlan plan);
+
+    /** A handle on a stored deployment, live or finished. */
+    Optional<Deployment> deployment(String id);
+
+    /** All stored deployments, newest first. */
+    List<Deployment> deployments();
+
+    /**
+     * Stops the engine and closes its transports and store. Running deployments are not cancelled:
+     * they stay unfinished in the store, and a DeployKit built later on the same store resumes them.
+     * Call {@link Deployment#cancel()} first to cancel one.
+     */
+    @Override
+    void close();
+
+    /**
+     * Configures a {@link DeployKit}. Registering the same plugin instance twice is harmless; two
+     * different transports for one scheme, or formats with one name, are an error.
+     */
+    final class Builder {
+        private Store store;
+        private ArtifactStore artifactStore;
+        private Path artifactDir;
+        private final Map<String, Transport> transports = new LinkedHashMap<>();
+        private final Map<String, PackageFormat> formats = new LinkedHashMap<>();
+        private Clock clock = Clock.systemUTC();
+
+        /** The formats that ship in core (script, deb, rpm) are registered from the start. */
+        private Builder() {
+            format(ScriptBundleFormat.create());
+            format(DebFormat.create());
+            format(RpmFormat.create());
+        }
+
+        /** Where state lives. Default: a new in-memory store. */
+        public Builder store(Store store) {
+            this.store = store;
+            return this;
+        }
+
+        /** Where package files are kept. Default: a {@code FileArtifactStore} in {@link #artifactDir}. */
+        public Builder artifactStore(ArtifactStore artifactStore) {
+            this.artifactStore = artifactStore;
+            return this;
+        }
+
+        /** Directory for the default artifact store. Default: a new temporary directory. */
+        public Builder artifactDir(Path dir) {
+            this.artifactDir = dir;
+            return this;
+        }
+
+        public Builder transport(Transport transport) {
+            Transport existing = transports.putIfAbsent(transport.scheme(), transport);
+            if (existing != null && existing != transport) {
+                throw new IllegalArgumentException("a transport for scheme '" + transport.scheme()
+                        + "' is already registered: " + existing.getClass().getName());
+            }
+            return this;
+        }
+
+        public Builder format(PackageFormat format) {
+            PackageFormat existing = formats.get(format.name());
+            if (existing != null && existing != format && existing.getClass() != format.getClass()) {
+                throw new IllegalArgumentException("a package format named '" + format.name()
+                        + "' is already registered: " + existing.getClass().getName());
+            }
+            formats.put(format.name(), format);
+            return this;
+        }
+
+        /** Clock for event and record timestamps. Default: system UTC. */
+        public Builder clock(Clock clock) {
+            this.clock = clock;
+            return this;
+        }
+
+        public DeployKit build() {
+            return new Engine(store, artifactStore, artifactDir, transports, formats, clock);
+        }
+    }
+}

@@ -1,0 +1,30 @@
+package dev.deploykit;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/** The package repository. Obtained from {@link DeployKit#packages()}. Thread-safe. */
+public interface Packages {
+    /**
+     * Publishes a package file: detects its format, reads its metadata from the file, and stores the
+     * artifact once by digest. Publishing identical bytes again returns the existing package; other
+     * bytes under a published name and version are refused. A corrupt or malicious file is a
+     * {@link PackageFormatException} and nothing is stored.
+     */
+    Package publish(Path file);
+
+    Optional<Package> get(String name, String version);
+
+    /** Published versions of {@code name}, lowest first by the format's version order. */
+    List<Package> versions(String name);
+
+    /** Names of all published packages, sorted. */
+    List<String> names();
+
+    /**
+     * Deletes a version that nothing uses: refused while a server's inventory has it installed or an
+     * unfinished deployment targets it. Its artifact is deleted when no other version shares it.
+     */
+    boolean delete(String name, String version);
+}

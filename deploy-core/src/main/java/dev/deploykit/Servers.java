@@ -1,0 +1,33 @@
+package dev.deploykit;
+
+import java.util.List;
+import java.util.Optional;
+
+/** Server management. Obtained from {@link DeployKit#servers()}. Thread-safe. */
+public interface Servers {
+    /** Adds a new server; an id already registered is an {@link IllegalArgumentException}. */
+    Server register(Server server);
+
+    /** Replaces a registered server (labels, binding...); an unknown id is an error. */
+    Server update(Server server);
+
+    /** Sets one label; an unknown id is an error. */
+    Server label(String serverId, String key, String value);
+
+    /** Removes one label; an unknown id is an error. */
+    Server unlabel(String serverId, String key);
+
+    /** Removes a server and its explicit group memberships; false when it was not registered. */
+    boolean remove(String serverId);
+
+    Optional<Server> get(String serverId);
+
+    /** All servers, by id. */
+    List<Server> list();
+
+    /**
+     * Contacts the node, records its OS facts and the installed version of every package name
+     * DeployKit knows, and returns the updated server.
+     */
+    Server refresh(String serverId);
+}

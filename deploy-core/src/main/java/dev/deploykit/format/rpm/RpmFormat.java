@@ -1,0 +1,266 @@
+package dev.deploykit.format.rpm;
+
+import dev.deploykit.Command;
+import dev.deploykit.Facts;
+import dev.deploykit.Package;
+import dev.deploykit.PackageFormatException;
+import dev.deploykit.PackageMetadata;
+import dev.deploykit.internal.RpmVersions;
+import dev.deploykit.internal.Sha256;
+import dev.deploykit.spi.NodeContext;
+import dev.deploykit.spi.PackageFormat;
+import java.io.BufferedInputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.security.MessageDigest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * The {@code rpm} package format (RHEL, CentOS, Rocky, Alma, openEuler, Anolis, SUSE).
+ *
+ * <p>{@link #inspect} reads the lead, the signature header and the main header in pure Java, with
+ * rpm's own limits on tag counts and data sizes, each also checked against the bytes actually left in
+ * the file before anything is allocated. The file list in the header is checked for {@code ..} and
+ * relative paths. Versions are {@code [epoch:]version-release}, ordered by {@link RpmVersions}.
+ *
+ * <p>Node commands: on a real node {@code dnf}, else {@code yum}, else {@code rpm -U}; a downgrade
+ * uses {@code dnf downgrade}, {@code yum downgrade} or {@code rpm -U --oldpackage}; {@code rpm -e} to
+ * remove; {@code rpm -q} to query. On a simulated node {@code rpm --root <node root>} with the node's
+ * own database.
+ */
+public final class RpmFormat implements PackageFormat {
+    private static final int LEAD_SIZE = 96;
+    private static final int HEADER_MAGIC = 0x8eade801;
+    /** rpm's own limits: HEADER_TAGS_MAX and HEADER_DATA_MAX. */
+    private static final int MAX_TAGS = 0xffff;
+    private static final int MAX_DATA = 0x0fffffff;
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_+][A-Za-z0-9._+-]*");
+
+    static final int SIG_LONGSIZE_TAG = 270;
+    static final int SIG_SIZE_TAG = 1000;
+    static final int PAYLOADDIGEST_TAG = 5092;
+    static final int PAYLOADDIGESTALGO_TAG = 5093;
+    static final int NAME_TAG = 1000;
+    static final int VERSION_TAG = 1001;
+    static final int RELEASE_TAG = 1002;
+    static final int EPOCH_TAG = 1003;
+    static final int SUMMARY_TAG = 1004;
+    static final int LICENSE_TAG = 1014;
+    static final int ARCH_TAG = 1022;
+    static final int OLDFILENAMES_TAG = 1027;
+    static final int REQUIRENAME_TAG = 1049;
+    static final int DIRINDEXES_TAG = 1116;
+    static final int BASENAMES_TAG = 1117;
+    static final int DIRNAMES_TAG = 1118;
+    static final int PAYLOADCOMPRESSOR_TAG = 1125;
+
+    private RpmFormat() {}
+
+    public static RpmFormat create() {
+        return new RpmFormat();
+    }
+
+    @Override
+    public String name() {
+        return "rpm";
+    }
+
+    @Override
+    public boolean recognizes(Path file) {
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] magic = in.readNBytes(4);
+            return magic.length == 4 && (magic[0] & 0xff) == 0xed && (magic[1] & 0xff) == 0xab
+                    && (magic[2] & 0xff) == 0xee && (magic[3] & 0xff) == 0xdb;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public PackageMetadata inspect(Path file) {
+        String label = file.getFileName().toString();
+        if (!recognizes(file)) {
+            throw new PackageFormatException(label + ": not an rpm (wrong lead magic)");
+        }
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file)))) {
+            long left = Files.size(file);
+            if (left < LEAD_SIZE) {
+                throw new PackageFormatException("truncated lead");
+            }
+            in.skipNBytes(LEAD_SIZE);
+            left -= LEAD_SIZE;
+            RpmHeader signature = RpmHeader.read(in, left, "signature header", MAX_TAGS, MAX_DATA);
+            left -= signature.size();
+            int pad = (int) ((8 - signature.size() % 8) % 8);
+            if (left < pad) {
+                throw new PackageFormatException("truncated after the signature header");
+            }
+            in.skipNBytes(pad);
+            left -= pad;
+            RpmHeader header = RpmHeader.read(in, left, "header", MAX_TAGS, MAX_DATA);
+            left -= header.size();
+            checkPayload(in, left, signature, header);
+            return metadata(header);
+        } catch (PackageFormatException e) {
+            throw new PackageFormatException(label + ": " + e.getMessage(), e);
+        } catch (IOException | RuntimeException e) {
+            throw new PackageFormatException(label + ": not a readable rpm: " + e, e);
+        }
+    }
+
+    /**
+     * The signature header records the size of header plus payload, and the main header a SHA-256 of
+     * the payload: a truncated or corrupted file fails here even though its headers parse.
+     */
+    private static void checkPayload(InputStream in, long left, RpmHeader signature, RpmHeader header) throws IOException {
+        Optional<Long> size = signature.number(SIG_SIZE_TAG).or(() -> signature.number(SIG_LONGSIZE_TAG));
+        if (size.isPresent() && size.get() - header.size() != left) {
+            throw new PackageFormatException("payload is " + left + " bytes but the signature header says "
+                    + (size.get() - header.size()) + ": the file is truncated or has trailing data");
+        }
+        List<String> digests = header.strings(PAYLOADDIGEST_TAG);
+        if (!digests.isEmpty() && header.int32(PAYLOADDIGESTALGO_TAG).orElse(0) == 8) {
+            MessageDigest sha = Sha256.newDigest();
+            Sha256.copy(in, OutputStream.nullOutputStream(), sha);
+            String actual = Sha256.hex(sha);
+            if (!actual.equals(digests.get(0))) {
+                throw new PackageFormatException("payload SHA-256 is " + actual + " but the header says " + digests.get(0));
+            }
+        }
+    }
+
+    private static PackageMetadata metadata(RpmHeader h) {
+        String name = h.string(NAME_TAG).orElseThrow(() -> new PackageFormatException("header has no NAME"));
+        String version = h.string(VERSION_TAG).orElseThrow(() -> new PackageFormatException("header has no VERSION"));
+        String release = h.string(RELEASE_TAG).orElseThrow(() -> new PackageFormatException("header has no RELEASE"));
+        Optional<Integer> epoch = h.int32(EPOCH_TAG);
+        String evr = epoch.map(e -> e + ":").orElse("") + version + "-" + release;
+        if (!NAME.matcher(name).matches()) {
+            throw new PackageFormatException("NAME must match " + NAME.pattern() + ", but was '" + name + "'");
+        }
+        if (!RpmVersions.isValid(evr) || version.contains("-") || release.contains("-")) {
+            throw new PackageFormatException("not a valid rpm version: '" + evr + "'");
+        }
+        checkFileList(h);
+        Map<String, String> fields = new LinkedHashMap<>();
+        fields.put("Name", name);
+        fields.put("Epoch", epoch.map(String::valueOf).orElse(""));
+        fields.put("Version", version);
+        fields.put("Release", release);
+        fields.put("Arch", h.string(ARCH_TAG).orElse(""));
+        fields.put("License", h.string(LICENSE_TAG).orElse(""));
+        fields.put("Requires", String.join(", ", h.strings(REQUIRENAME_TAG)));
+        fields.put("PayloadCompressor", h.string(PAYLOADCOMPRESSOR_TAG).orElse(""));
+        return new PackageMetadata(name, evr, h.string(SUMMARY_TAG).orElse(""), fields);
+    }
+
+    /** Installed paths must be absolute and free of {@code ..}: rpm would install them as given. */
+    private static void checkFileList(RpmHeader h) {
+        List<String> paths = new ArrayList<>(h.strings(OLDFILENAMES_TAG));
+        List<String> dirs = h.strings(DIRNAMES_TAG);
+        List<String> bases = h.strings(BASENAMES_TAG);
+        List<Integer> index = h.int32s(DIRINDEXES_TAG);
+        if (bases.size() != index.size()) {
+            throw new PackageFormatException("file list is inconsistent: " + bases.size() + " names, " + index.size() + " dir indexes");
+        }
+        for (int i = 0; i < bases.size(); i++) {
+            int d = index.get(i);
+            if (d < 0 || d >= dirs.size()) {
+                throw new PackageFormatException("file '" + bases.get(i) + "' points at dir index " + d + " of " + dirs.size());
+            }
+            if (bases.get(i).contains("/")) {
+                throw new PackageFormatException("file name '" + bases.get(i) + "' contains '/'");
+            }
+            paths.add(dirs.get(d) + bases.get(i));
+        }
+        for (String path : paths) {
+            if (!path.startsWith("/") || List.of(path.split("/")).contains("..")) {
+                throw new PackageFormatException("payload path '" + path + "' is relative or contains '..'");
+            }
+        }
+    }
+
+    @Override
+    public Comparator<String> versionOrder() {
+        return RpmVersions.ORDER;
+    }
+
+    @Override
+    public boolean supports(Facts facts) {
+        return !facts.packageFamily().equals("deb");
+    }
+
+    @Override
+    public List<Command> install(NodeContext node, Package pkg, String currentVersion) {
+        boolean downgrade = currentVersion != null && versionOrder().compare(pkg.version(), currentVersion) < 0;
+        String path = node.artifactPath();
+        if (node.root().equals("/")) {
+            // dnf and yum take a local file only when its name ends in .rpm; the cache names files by digest.
+            String dnf = downgrade ? "downgrade" : "install";
+            String yum = downgrade ? "downgrade" : "localinstall";
+            return List.of(Command.shell("ln -sf \"$1\" \"$1.rpm\"\n"
+                    + "if command -v dnf >/dev/null 2>&1; then exec dnf -y " + dnf + " \"$1.rpm\"; fi\n"
+                    + "if command -v yum >/dev/null 2>&1; then exec yum -y " + yum + " \"$1.rpm\"; fi\n"
+                    + "exec rpm -U " + (downgrade ? "--oldpackage " : "") + "\"$1.rpm\"", path));
+        }
+        List<String> upgrade = new ArrayList<>(List.of("-U"));
+        if (downgrade) {
+            upgrade.add("--oldpackage");
+        }
+        upgrade.add(path);
+        return List.of(rpm(node, List.of("--initdb")), rpm(node, upgrade));
+    }
+
+    @Override
+    public List<Command> remove(NodeContext node, String packageName, String currentVersion) {
+        return List.of(rpm(node, List.of("-e", packageName)));
+    }
+
+    @Override
+    public Command queryInstalled(NodeContext node, String packageName) {
+        return rpm(node, List.of("-q", "--qf", "%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\n", packageName));
+    }
+
+    @Override
+    public String parseInstalled(int exitCode, String stdout) {
+        List<String> lines = stdout.lines().filter(l -> !l.isBlank()).toList();
+        // several versions installed at once (kernel-style) report the highest
+        return exitCode != 0 || lines.isEmpty() ? null : lines.stream().max(RpmVersions.ORDER).orElseThrow().trim();
+    }
+
+    @Override
+    public Optional<String> diagnose(String stderr) {
+        if (stderr.contains("Failed dependencies") || stderr.contains("nothing provides")) {
+            return Optional.of("missing dependency");
+        }
+        if (stderr.contains("conflicts with file from package")) {
+            return Optional.of("file conflict with another package");
+        }
+        if (stderr.matches("(?s).*%(pre|post|preun|postun|pretrans|posttrans)(\\([^)]*\\))? scriptlet failed.*")) {
+            return Optional.of("package scriptlet failed");
+        }
+        if (stderr.contains("can't create transaction lock") || stderr.contains("waiting for transaction lock")) {
+            return Optional.of("the rpm database lock is held by another process");
+        }
+        return Optional.empty();
+    }
+
+    private static Command rpm(NodeContext node, List<String> args) {
+        List<String> argv = new ArrayList<>(List.of("rpm"));
+        if (!node.root().equals("/")) {
+            argv.addAll(List.of("--root", node.root(), "--dbpath", "/var/lib/rpm"));
+        }
+        argv.addAll(args);
+        return Command.of(argv).withEnv(Map.of("LC_ALL", "C"));
+    }
+}

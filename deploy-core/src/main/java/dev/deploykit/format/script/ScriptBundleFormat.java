@@ -1,0 +1,237 @@
+package dev.deploykit.format.script;
+
+import dev.deploykit.Command;
+import dev.deploykit.Package;
+import dev.deploykit.PackageFormatException;
+import dev.deploykit.PackageMetadata;
+import dev.deploykit.internal.ArchivePaths;
+import dev.deploykit.internal.DebianVersions;
+import dev.deploykit.spi.NodeContext;
+import dev.deploykit.spi.PackageFormat;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+import java.util.zip.GZIPInputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+
+/**
+ * The {@code script} package format: a {@code .tar.gz} bundle holding a manifest and lifecycle
+ * scripts. Layout (paths relative to the archive root):
+ *
+ * <pre>
+ * bundle.properties     name=..., version=..., description=... (required: name, version)
+ * scripts/install       run on first install            (required)
+ * scripts/upgrade       run when moving to a newer version   (optional, else install)
+ * scripts/downgrade     run when moving to an older version  (optional, else upgrade, else install)
+ * scripts/remove        run before the bundle is removed     (optional)
+ * scripts/health        health check, exit 0 when healthy    (optional)
+ * anything else         payload, available to the scripts
+ * </pre>
+ *
+ * <p>On the node, version {@code V} of bundle {@code N} is unpacked into
+ * {@code <root>/var/lib/deploykit/bundles/N/V} and {@code .../N/current} is a symlink to the active
+ * version. Scripts run with {@code /bin/sh}, cwd the bundle dir, and the environment
+ * {@code DEPLOYKIT_ROOT, DEPLOYKIT_PACKAGE, DEPLOYKIT_VERSION, DEPLOYKIT_PREVIOUS_VERSION,
+ * DEPLOYKIT_BUNDLE_DIR, DEPLOYKIT_PHASE}.
+ *
+ * <p>Versions follow Debian's grammar and ordering ({@code 1.0~rc1 < 1.0 < 1.0.1 < 1:0.9}), so one
+ * rule serves bundles and deb packages alike.
+ *
+ * <p>{@link #inspect} refuses an archive with any entry that is absolute, contains {@code ..}, is a
+ * link pointing outside the bundle, or is a device or fifo, before anything is written anywhere.
+ */
+public final class ScriptBundleFormat implements PackageFormat {
+    public static final String MANIFEST = "bundle.properties";
+    static final List<String> PHASES = List.of("install", "upgrade", "downgrade", "remove", "health");
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9+._-]{0,127}");
+    private static final int MAX_ENTRIES = 100_000;
+    private static final int MAX_MANIFEST = 64 * 1024;
+    private static final String BUNDLES = "/var/lib/deploykit/bundles";
+
+    public static ScriptBundleFormat create() {
+        return new ScriptBundleFormat();
+    }
+
+    private ScriptBundleFormat() {}
+
+    @Override
+    public String name() {
+        return "script";
+    }
+
+    @Override
+    public boolean recognizes(Path file) {
+        try (InputStream in = Files.newInputStream(file)) {
+            return in.read() == 0x1f && in.read() == 0x8b;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public PackageMetadata inspect(Path file) {
+        byte[] manifest = null;
+        TreeSet<String> scripts = new TreeSet<>();
+        int entries = 0;
+        ArchivePaths entryPaths = ArchivePaths.confined();
+        try (InputStream raw = new BufferedInputStream(Files.newInputStream(file));
+                TarArchiveInputStream tar = new TarArchiveInputStream(new GZIPInputStream(raw))) {
+            TarArchiveEntry entry;
+            while ((entry = tar.getNextEntry()) != null) {
+                if (++entries > MAX_ENTRIES) {
+                    throw new PackageFormatException(file + ": more than " + MAX_ENTRIES + " entries");
+                }
+                String path = entryPaths.check(entry);
+                if (path.equals(MANIFEST) && entry.isFile()) {
+                    manifest = readBounded(tar, entry, path);
+                } else if (path.startsWith("scripts/") && entry.isFile()) {
+                    String phase = path.substring("scripts/".length());
+                    if (PHASES.contains(phase)) {
+                        scripts.add(phase);
+                    }
+                }
+            }
+            entryPaths.finish();
+        } catch (PackageFormatException e) {
+            throw new PackageFormatException(file.getFileName() + ": " + e.getMessage(), e);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new PackageFormatException(file.getFileName() + ": not a readable .tar.gz bundle: " + e.getMessage(), e);
+        }
+        if (manifest == null) {
+            throw new PackageFormatException(file.getFileName() + ": no " + MANIFEST + " at the archive root");
+        }
+        if (!scripts.contains("install")) {
+            throw new PackageFormatException(file.getFileName() + ": no scripts/install in the bundle");
+        }
+        Properties props = new Properties();
+        try {
+            props.load(new java.io.InputStreamReader(new ByteArrayInputStream(manifest), StandardCharsets.UTF_8));
+        } catch (IOException | IllegalArgumentException e) {
+            throw new PackageFormatException(file.getFileName() + ": unreadable " + MANIFEST + ": " + e.getMessage(), e);
+        }
+        String name = props.getProperty("name", "").trim();
+        String version = props.getProperty("version", "").trim();
+        if (!NAME.matcher(name).matches()) {
+            throw new PackageFormatException(file.getFileName() + ": " + MANIFEST + " name must match " + NAME.pattern()
+                    + ", but was '" + name + "'");
+        }
+        if (!DebianVersions.isValid(version)) {
+            throw new PackageFormatException(file.getFileName() + ": " + MANIFEST + " version must follow the Debian "
+                    + "version grammar (start with a digit), but was '" + version + "'");
+        }
+        Map<String, String> fields = new LinkedHashMap<>();
+        props.stringPropertyNames().stream().sorted().forEach(k -> fields.put(k, props.getProperty(k).trim()));
+        fields.put("scripts", String.join(",", scripts));
+        return new PackageMetadata(name, version, props.getProperty("description", "").trim(), fields);
+    }
+
+    private static byte[] readBounded(InputStream in, TarArchiveEntry entry, String path) throws IOException {
+        if (entry.getSize() > MAX_MANIFEST) {
+            throw new PackageFormatException(path + " is " + entry.getSize() + " bytes; at most " + MAX_MANIFEST + " allowed");
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        in.transferTo(out);
+        return out.toByteArray();
+    }
+
+    @Override
+    public Comparator<String> versionOrder() {
+        return DebianVersions.ORDER;
+    }
+
+    @Override
+    public List<Command> install(NodeContext node, Package pkg, String currentVersion) {
+        String home = home(node, pkg.name());
+        String dir = home + "/" + pkg.version();
+        String phase = phase(pkg, currentVersion);
+        Map<String, String> env = env(node, pkg.name(), pkg.version(), currentVersion, dir, phase);
+        return List.of(
+                Command.of("rm", "-rf", "--", dir),
+                Command.of("mkdir", "-p", "--", dir),
+                Command.of("tar", "-xzf", node.artifactPath(), "-C", dir, "--no-same-owner"),
+                Command.of("/bin/sh", "scripts/" + phase).withEnv(env).withCwd(dir),
+                Command.of("ln", "-sfn", "--", pkg.version(), home + "/current"));
+    }
+
+    /** The lifecycle script to run: install, upgrade or downgrade, falling back as documented. */
+    String phase(Package pkg, String currentVersion) {
+        List<String> present = List.of(pkg.metadata().fields().getOrDefault("scripts", "install").split(","));
+        List<String> wanted = new ArrayList<>();
+        if (currentVersion != null) {
+            int c = versionOrder().compare(pkg.version(), currentVersion);
+            if (c < 0) {
+                wanted.add("downgrade");
+            }
+            if (c != 0) {
+                wanted.add("upgrade");
+            }
+        }
+        wanted.add("install");
+        return wanted.stream().filter(present::contains).findFirst().orElse("install");
+    }
+
+    @Override
+    public List<Command> remove(NodeContext node, String packageName, String currentVersion) {
+        String home = home(node, packageName);
+        String current = home + "/current";
+        Map<String, String> env = env(node, packageName, currentVersion, currentVersion, current, "remove");
+        return List.of(
+                Command.shell("if [ -f scripts/remove ]; then exec /bin/sh scripts/remove; fi").withEnv(env).withCwd(current),
+                Command.of("rm", "-rf", "--", home));
+    }
+
+    @Override
+    public Command queryInstalled(NodeContext node, String packageName) {
+        return Command.of("readlink", "--", home(node, packageName) + "/current");
+    }
+
+    @Override
+    public String parseInstalled(int exitCode, String stdout) {
+        String v = stdout.trim();
+        return exitCode == 0 && !v.isEmpty() ? v : null;
+    }
+
+    @Override
+    public Optional<Command> healthCheck(NodeContext node, Package pkg) {
+        if (!List.of(pkg.metadata().fields().getOrDefault("scripts", "").split(",")).contains("health")) {
+            return Optional.empty();
+        }
+        String dir = home(node, pkg.name()) + "/" + pkg.version();
+        return Optional.of(Command.of("/bin/sh", "scripts/health")
+                .withEnv(env(node, pkg.name(), pkg.version(), null, dir, "health")).withCwd(dir));
+    }
+
+    private static String home(NodeContext node, String name) {
+        if (!NAME.matcher(name).matches()) {
+            throw new PackageFormatException("bundle name must match " + NAME.pattern() + ", but was '" + name + "'");
+        }
+        return node.underRoot(BUNDLES) + "/" + name;
+    }
+
+    private static Map<String, String> env(NodeContext node, String name, String version, String previous, String dir, String phase) {
+        Map<String, String> env = new HashMap<>();
+        env.put("DEPLOYKIT_ROOT", node.root());
+        env.put("DEPLOYKIT_PACKAGE", name);
+        env.put("DEPLOYKIT_VERSION", version == null ? "" : version);
+        env.put("DEPLOYKIT_PREVIOUS_VERSION", previous == null ? "" : previous);
+        env.put("DEPLOYKIT_BUNDLE_DIR", dir);
+        env.put("DEPLOYKIT_PHASE", phase);
+        return env;
+    }
+}

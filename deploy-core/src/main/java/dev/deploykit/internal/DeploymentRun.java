@@ -1,0 +1,563 @@
+package dev.deploykit.internal;
+
+import dev.deploykit.Action;
+import dev.deploykit.DeployEvent;
+import dev.deploykit.DeployPlan;
+import dev.deploykit.Deployment;
+import dev.deploykit.DeploymentStatus;
+import dev.deploykit.NodeStatus;
+import dev.deploykit.NodeTask;
+import dev.deploykit.PlanValidationException;
+import dev.deploykit.spi.DeploymentRecord;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
+import java.util.concurrent.Future;
+import java.util.function.Consumer;
+import java.util.function.LongFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * One deployment: the {@link Deployment} handle and the coordinator that runs its batches. All
+ * mutable state is guarded by {@link #lock}; every change is appended to the store as an event
+ * under that lock, which gives events their gap-free sequence and listeners their order.
+ */
+final class DeploymentRun implements Deployment, NodeWork.Reporter {
+    private static final Logger log = LoggerFactory.getLogger(DeploymentRun.class);
+
+    private final Engine engine;
+    private final DeploymentRecord record;
+    private final DeployPlan plan;
+    private final Map<String, NodeGoal> goals;
+    private final boolean canary;
+    private final int budget;
+    private final NodeWork work;
+
+    final Object lock = new Object();
+    private long seq;
+    private DeploymentStatus status;
+    private final Map<String, NodeTask> tasks = new LinkedHashMap<>();
+    private final List<Consumer<DeployEvent>> listeners = new ArrayList<>();
+    private final Set<Thread> nodeThreads = new HashSet<>();
+    private boolean active;
+    private boolean pauseRequested;
+    private volatile boolean cancelRequested;
+    /** The controller is shutting down: stop, record nothing more, leave the rest to the next controller. */
+    private volatile boolean detached;
+    private boolean breached;
+    private String haltReason = "";
+    private int failures;
+    private int inFlight;
+
+    /** A run over a stored deployment; {@code goals} is empty for a handle that cannot run. */
+    DeploymentRun(Engine engine, DeploymentRecord record, Map<String, NodeGoal> goals, boolean canary) {
+        this.engine = engine;
+        this.record = record;
+        this.plan = record.plan();
+        this.goals = goals;
+        this.canary = canary;
+        this.status = record.status();
+        engine.store.tasks(record.id()).forEach(t -> tasks.put(t.serverId(), t));
+        this.budget = plan.maxFailed().roundDown(tasks.size());
+        List<DeployEvent> events = engine.store.events(record.id(), 0);
+        this.seq = events.isEmpty() ? 0 : events.get(events.size() - 1).seq();
+        this.work = new NodeWork(engine, plan, this);
+    }
+
+    void launch() {
+        synchronized (lock) {
+            active = true;
+        }
+        engine.runThreads.submit(this::coordinate);
+    }
+
+    /**
+     * Continues a deployment loaded from the store after a controller restart: tasks that were in
+     * flight go back to PENDING (their steps are re-sent with the same keys), the failure count and a
+     * breached budget are restored, and a paused deployment stays paused.
+     */
+    void continueAfterRestart() {
+        synchronized (lock) {
+            pauseRequested = status == DeploymentStatus.PAUSED;
+            for (NodeTask t : List.copyOf(tasks.values())) {
+                if (t.status() == NodeStatus.DISPATCHED || t.status() == NodeStatus.RUNNING) {
+                    update(t.with(NodeStatus.PENDING, t.step(), "re-sent after a controller restart", engine.clock.instant()));
+                }
+            }
+            failures = count(List.copyOf(tasks.values()), NodeStatus.FAILED);
+            boolean canaryFailed = canary && tasks.values().stream().anyMatch(t -> t.batch() == 0 && t.status() == NodeStatus.FAILED);
+            if (canaryFailed || failures > budget) {
+                breached = true;
+                haltReason = canaryFailed ? "canary batch failed" : "failure budget exceeded: " + failures + " node(s) failed, at most "
+                        + budget + " allowed";
+            }
+        }
+        launch();
+    }
+
+    private void coordinate() {
+        MDC.put("deployment", record.id());
+        try {
+            if (!pauseRequested) {
+                transition(DeploymentStatus.RUNNING, "");
+            }
+            List<List<String>> batches = record.batches();
+            for (int b = 0; b < batches.size(); b++) {
+                List<NodeTask> todo = pendingIn(b);
+                if (todo.isEmpty()) {
+                    continue;
+                }
+                if (!awaitDispatchAllowed()) {
+                    break;
+                }
+                int batch = b;
+                boolean isCanary = canary && b == 0;
+                emit(s -> new DeployEvent.BatchStarted(record.id(), s, engine.clock.instant(), batch, isCanary, batches.get(batch)), null, null);
+                runNodes(todo, false);
+                List<NodeTask> done = tasksIn(b);
+                int failed = count(done, NodeStatus.FAILED);
+                emit(s -> new DeployEvent.BatchFinished(record.id(), s, engine.clock.instant(), batch,
+                        count(done, NodeStatus.SUCCEEDED), failed, count(done, NodeStatus.SKIPPED)), null, null);
+                synchronized (lock) {
+                    if (isCanary && failed > 0 && !breached) {
+                        breached = true;
+                        haltReason = "canary batch failed on " + failed + " node(s)";
+                    }
+                    if (cancelRequested || breached) {
+                        break;
+                    }
+                }
+                if (b < batches.size() - 1) {
+                    if (isCanary && plan.manualPromote()) {
+                        requestPause("canary batch succeeded; waiting for promotion (resume) before batch 1");
+                    } else if (!plan.pauseBetweenBatches().isZero()) {
+                        waitBetweenBatches(plan.pauseBetweenBatches());
+                    }
+                }
+            }
+            finish();
+        } catch (RuntimeException | Error e) {
+            log.error("deployment {} stopped by an internal error", record.id(), e);
+            try {
+                markNotDispatched("deployment stopped by an internal error");
+                transition(DeploymentStatus.FAILED, "internal error: " + e);
+            } catch (RuntimeException again) {
+                log.error("deployment {}: cannot record the failure", record.id(), again);
+            }
+        } finally {
+            synchronized (lock) {
+                active = false;
+                lock.notifyAll();
+            }
+            MDC.remove("deployment");
+        }
+    }
+
+    private void finish() {
+        if (detached) {
+            return;
+        }
+        if (cancelRequested) {
+            markNotDispatched("deployment cancelled");
+            transition(DeploymentStatus.CANCELLED, "cancelled by user");
+            return;
+        }
+        if (breached) {
+            markNotDispatched("not dispatched: " + haltReason);
+            if (!plan.rollbackOnFailure()) {
+                transition(DeploymentStatus.FAILED, haltReason);
+                return;
+            }
+            List<NodeTask> changed = snapshot().stream()
+                    .filter(t -> t.changed() && (t.status() == NodeStatus.SUCCEEDED || t.status() == NodeStatus.FAILED))
+                    .toList();
+            transition(DeploymentStatus.RUNNING, haltReason + "; rolling back " + changed.size() + " changed node(s)");
+            runNodes(changed, true);
+            List<String> stuck = snapshot().stream().filter(t -> changed.stream().anyMatch(c -> c.taskId().equals(t.taskId())))
+                    .filter(t -> t.status() != NodeStatus.ROLLED_BACK).map(NodeTask::serverId).toList();
+            if (stuck.isEmpty()) {
+                transition(DeploymentStatus.ROLLED_BACK, haltReason + "; " + changed.size() + " changed node(s) rolled back");
+            } else {
+                transition(DeploymentStatus.FAILED, haltReason + "; rollback failed on " + stuck);
+            }
+            return;
+        }
+        int failed = count(snapshot(), NodeStatus.FAILED);
+        transition(DeploymentStatus.SUCCEEDED, failed == 0 ? "" : failed + " node(s) failed within the failure budget of " + budget);
+    }
+
+    /** Runs {@code todo} with at most the plan's concurrency in flight; returns when all ended. */
+    private void runNodes(List<NodeTask> todo, boolean rollback) {
+        int limit = plan.concurrency() > 0 ? plan.concurrency() : Math.max(1, todo.size());
+        List<Future<?>> futures = new ArrayList<>();
+        for (NodeTask task : todo) {
+            if (!awaitSlot(limit, rollback)) {
+                break;
+            }
+            NodeTask dispatched = update(task.with(rollback ? NodeStatus.RUNNING : NodeStatus.DISPATCHED,
+                    rollback ? "rollback" : "", task.message(), engine.clock.instant()));
+            NodeGoal goal = rollback ? rollbackGoal(dispatched) : goals.get(task.serverId());
+            futures.add(engine.nodeThreads.submit(() -> runNode(dispatched, goal, rollback)));
+        }
+        for (Future<?> f : futures) {
+            try {
+                f.get();
+            } catch (ExecutionException e) {
+                log.error("node thread failed", e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private NodeGoal rollbackGoal(NodeTask task) {
+        Action.Install install = (Action.Install) plan.action();
+        String format = engine.store.findPackage(install.packageName(), install.version()).orElseThrow().format();
+        try {
+            return engine.planner().rollbackGoal(task, install.packageName(), format);
+        } catch (PlanValidationException e) {
+            return new NodeGoal.NoGoal(e.getMessage());
+        }
+    }
+
+    private void runNode(NodeTask task, NodeGoal goal, boolean rollback) {
+        Thread me = Thread.currentThread();
+        synchronized (lock) {
+            nodeThreads.add(me);
+        }
+        MDC.put("deployment", record.id());
+        try {
+            NodeTask end = goal instanceof NodeGoal.NoGoal none && rollback
+                    ? update(task.with(NodeStatus.FAILED, task.step(), "rollback failed: " + none.reason(), engine.clock.instant()))
+                    : work.run(task, goal, rollback);
+            synchronized (lock) {
+                if (end.status() == NodeStatus.FAILED && !rollback) {
+                    failures++;
+                    if (failures > budget && !breached) {
+                        breached = true;
+                        haltReason = "failure budget exceeded: " + failures + " node(s) failed, at most " + budget + " allowed";
+                    }
+                }
+            }
+        } finally {
+            synchronized (lock) {
+                nodeThreads.remove(me);
+                inFlight--;
+                lock.notifyAll();
+            }
+            Thread.interrupted();
+            MDC.remove("deployment");
+        }
+    }
+
+    /** Waits until a node may be dispatched; false when dispatch must stop. */
+    private boolean awaitSlot(int limit, boolean rollback) {
+        synchronized (lock) {
+            while (!cancelRequested && (pauseRequested && !rollback || inFlight >= limit)) {
+                waitOnLock(0);
+            }
+            if (cancelRequested || (!rollback && breached && plan.batchFailureMode() == DeployPlan.BatchFailureMode.FAIL_FAST)) {
+                return false;
+            }
+            inFlight++;
+            return true;
+        }
+    }
+
+    private boolean awaitDispatchAllowed() {
+        synchronized (lock) {
+            while (pauseRequested && !cancelRequested) {
+                waitOnLock(0);
+            }
+            return !cancelRequested;
+        }
+    }
+
+    private void waitBetweenBatches(Duration pause) {
+        long deadline = System.nanoTime() + pause.toNanos();
+        synchronized (lock) {
+            long left;
+            while (!cancelRequested && (left = deadline - System.nanoTime()) > 0) {
+                waitOnLock(Math.max(1, left / 1_000_000));
+            }
+        }
+    }
+
+    private void waitOnLock(long millis) {
+        try {
+            lock.wait(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            cancelRequested = true;
+        }
+    }
+
+    private void markNotDispatched(String why) {
+        for (NodeTask t : snapshot()) {
+            if (t.status() == NodeStatus.PENDING || t.status() == NodeStatus.DISPATCHED) {
+                update(t.with(NodeStatus.CANCELLED, t.step(), why, engine.clock.instant()));
+            }
+        }
+    }
+
+    private void requestPause(String reason) {
+        synchronized (lock) {
+            if (!cancelRequested) {
+                pauseRequested = true;
+                transition(DeploymentStatus.PAUSED, reason);
+            }
+        }
+    }
+
+    private void transition(DeploymentStatus to, String reason) {
+        log.info("deployment {} {}{}", record.id(), to, reason.isEmpty() ? "" : ": " + reason);
+        emit(s -> new DeployEvent.DeploymentStatusChanged(record.id(), s, engine.clock.instant(), to, reason), null, to);
+    }
+
+    /** Appends the event (with the task and status change) to the store, then tells listeners. */
+    private void emit(LongFunction<DeployEvent> make, NodeTask task, DeploymentStatus newStatus) {
+        synchronized (lock) {
+            if (detached) {
+                // what a stopping controller's interrupted work would say is not true of the nodes
+                return;
+            }
+            DeployEvent event = make.apply(seq + 1);
+            engine.store.append(event, task, newStatus);
+            seq = event.seq();
+            if (task != null) {
+                tasks.put(task.serverId(), task);
+            }
+            if (newStatus != null) {
+                status = newStatus;
+            }
+            for (Consumer<DeployEvent> l : List.copyOf(listeners)) {
+                try {
+                    l.accept(event);
+                } catch (RuntimeException e) {
+                    log.warn("event listener failed on {}", event, e);
+                }
+            }
+            lock.notifyAll();
+        }
+    }
+
+    @Override
+    public NodeTask update(NodeTask task) {
+        emit(s -> new DeployEvent.NodeStatusChanged(record.id(), s, task.updatedAt(), task.serverId(), task.taskId(),
+                task.status(), task.step(), task.message()), task, null);
+        return task;
+    }
+
+    @Override
+    public void output(NodeTask task, String stream, String line) {
+        emit(s -> new DeployEvent.NodeOutput(record.id(), s, engine.clock.instant(), task.serverId(), task.taskId(),
+                task.step(), stream, line), null, null);
+    }
+
+    @Override
+    public boolean cancelled() {
+        return cancelRequested;
+    }
+
+    private List<NodeTask> snapshot() {
+        synchronized (lock) {
+            return List.copyOf(tasks.values());
+        }
+    }
+
+    private List<NodeTask> tasksIn(int batch) {
+        return snapshot().stream().filter(t -> t.batch() == batch).toList();
+    }
+
+    private List<NodeTask> pendingIn(int batch) {
+        return tasksIn(batch).stream().filter(t -> t.status() == NodeStatus.PENDING).toList();
+    }
+
+    private static int count(List<NodeTask> tasks, NodeStatus status) {
+        return (int) tasks.stream().filter(t -> t.status() == status).count();
+    }
+
+    // ---- Deployment handle ----
+
+    @Override
+    public String id() {
+        return record.id();
+    }
+
+    @Override
+    public DeployPlan plan() {
+        return plan;
+    }
+
+    @Override
+    public DeploymentStatus status() {
+        synchronized (lock) {
+            return status;
+        }
+    }
+
+    @Override
+    public List<NodeTask> tasks() {
+        return engine.store.tasks(record.id());
+    }
+
+    @Override
+    public List<List<String>> batches() {
+        return record.batches();
+    }
+
+    @Override
+    public List<DeployEvent> events() {
+        return engine.store.events(record.id(), 0);
+    }
+
+    /** Events after {@code afterSeq}, waiting up to {@code millis} for one; empty when finished. */
+    List<DeployEvent> eventsAfter(long afterSeq, long millis) {
+        synchronized (lock) {
+            if (seq <= afterSeq && !finished()) {
+                waitOnLockQuietly(millis);
+            }
+        }
+        return engine.store.events(record.id(), afterSeq);
+    }
+
+    boolean finished() {
+        synchronized (lock) {
+            return status.isTerminal() && !active;
+        }
+    }
+
+    private void waitOnLockQuietly(long millis) {
+        try {
+            lock.wait(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public AutoCloseable onEvent(Consumer<DeployEvent> listener) {
+        synchronized (lock) {
+            engine.store.events(record.id(), 0).forEach(listener);
+            listeners.add(listener);
+        }
+        return () -> {
+            synchronized (lock) {
+                listeners.remove(listener);
+            }
+        };
+    }
+
+    @Override
+    public Flow.Publisher<DeployEvent> publisher() {
+        return new EventPublisher(this, engine.runThreads);
+    }
+
+    @Override
+    public DeploymentStatus await(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (lock) {
+            long left;
+            while (!finished() && (left = deadline - System.nanoTime()) > 0) {
+                lock.wait(Math.max(1, left / 1_000_000));
+            }
+            return status;
+        }
+    }
+
+    @Override
+    public void pause() {
+        synchronized (lock) {
+            requireActive("pause");
+            if (!pauseRequested && !cancelRequested) {
+                pauseRequested = true;
+                transition(DeploymentStatus.PAUSED, "paused by user");
+            }
+        }
+    }
+
+    @Override
+    public void resume() {
+        synchronized (lock) {
+            requireActive("resume");
+            if (pauseRequested) {
+                pauseRequested = false;
+                transition(DeploymentStatus.RUNNING, "resumed");
+            }
+        }
+    }
+
+    @Override
+    public void cancel() {
+        synchronized (lock) {
+            if (!active || cancelRequested) {
+                return;
+            }
+            cancelRequested = true;
+            nodeThreads.forEach(Thread::interrupt);
+            lock.notifyAll();
+        }
+    }
+
+    /**
+     * Stops this run because the controller is closing, without recording a cancellation: tasks stay
+     * as stored (in flight ones included), so a controller built later on the same store resumes
+     * the deployment.
+     */
+    void detach() {
+        synchronized (lock) {
+            if (!active) {
+                return;
+            }
+            detached = true;
+            cancelRequested = true;
+            nodeThreads.forEach(Thread::interrupt);
+            lock.notifyAll();
+        }
+    }
+
+    @Override
+    public void retryFailed() {
+        synchronized (lock) {
+            if (active) {
+                throw new IllegalStateException("deployment " + record.id() + " is still running");
+            }
+            if (goals.isEmpty()) {
+                throw new IllegalStateException("deployment " + record.id() + " is not loaded for running in this DeployKit");
+            }
+            if (status != DeploymentStatus.FAILED && status != DeploymentStatus.SUCCEEDED) {
+                throw new IllegalStateException("only a FAILED or SUCCEEDED deployment can retry failed nodes, but "
+                        + record.id() + " is " + status);
+            }
+            List<NodeTask> failed = tasks.values().stream().filter(t -> t.status() == NodeStatus.FAILED).toList();
+            if (failed.isEmpty()) {
+                throw new IllegalStateException("deployment " + record.id() + " has no failed node tasks");
+            }
+            failed.forEach(t -> update(t.nextAttempt(engine.clock.instant())));
+            failures = 0;
+            breached = false;
+            haltReason = "";
+            launch();
+        }
+    }
+
+    private void requireActive(String what) {
+        if (!active) {
+            throw new IllegalStateException("cannot " + what + " deployment " + record.id() + ": it is " + status);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Deployment[" + record.id() + ", " + status() + "]";
+    }
+}

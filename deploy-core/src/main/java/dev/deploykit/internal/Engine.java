@@ -1,0 +1,245 @@
+package dev.deploykit.internal;
+
+import dev.deploykit.DeployEvent;
+import dev.deploykit.DeployKit;
+import dev.deploykit.DeployPlan;
+import dev.deploykit.Deployment;
+import dev.deploykit.DeploymentStatus;
+import dev.deploykit.Groups;
+import dev.deploykit.NodePreview;
+import dev.deploykit.NodeStatus;
+import dev.deploykit.NodeTask;
+import dev.deploykit.Packages;
+import dev.deploykit.Server;
+import dev.deploykit.Servers;
+import dev.deploykit.spi.ArtifactStore;
+import dev.deploykit.spi.DeploymentRecord;
+import dev.deploykit.spi.NodeContext;
+import dev.deploykit.spi.NodeSession;
+import dev.deploykit.spi.PackageFormat;
+import dev.deploykit.spi.Store;
+import dev.deploykit.spi.Transport;
+import dev.deploykit.store.fs.FileArtifactStore;
+import dev.deploykit.store.memory.InMemoryStore;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The {@link DeployKit} implementation: wires the registries, the planner and deployment runs. */
+public final class Engine implements DeployKit {
+    private static final Logger log = LoggerFactory.getLogger(Engine.class);
+
+    final Store store;
+    final ArtifactStore artifacts;
+    final Clock clock;
+    private final Map<String, Transport> transports;
+    private final Map<String, PackageFormat> formats;
+    private final ServerRegistry servers;
+    private final GroupRegistry groups;
+    private final PackageRepository packages;
+    private final Planner planner;
+    final ExecutorService nodeThreads = Executors.newCachedThreadPool(daemon("deploykit-node-"));
+    final ExecutorService runThreads = Executors.newCachedThreadPool(daemon("deploykit-run-"));
+    private final Map<String, DeploymentRun> live = new ConcurrentHashMap<>();
+
+    public Engine(Store store, ArtifactStore artifacts, Path artifactDir, Map<String, Transport> transports,
+            Map<String, PackageFormat> formats, Clock clock) {
+        this.store = store != null ? store : new InMemoryStore();
+        this.artifacts = artifacts != null ? artifacts : new FileArtifactStore(artifactDir != null ? artifactDir : tempDir());
+        this.transports = Map.copyOf(transports);
+        this.formats = Map.copyOf(formats);
+        this.clock = clock;
+        this.servers = new ServerRegistry(this.store, this::probe);
+        this.groups = new GroupRegistry(this.store, servers);
+        this.packages = new PackageRepository(this.store, this.artifacts, this.formats, clock);
+        this.planner = new Planner(this.store, this.transports.keySet(), this.formats.keySet());
+        resumeUnfinished();
+    }
+
+    /**
+     * Picks up deployments a previous controller left unfinished: steps that were in flight are sent
+     * again with the same keys, which the agent's journal answers without running them twice.
+     */
+    private void resumeUnfinished() {
+        for (DeploymentRecord record : store.deployments()) {
+            if (record.status().isTerminal()) {
+                continue;
+            }
+            List<String> servers = store.tasks(record.id()).stream().map(NodeTask::serverId).toList();
+            try {
+                Map<String, NodeGoal> goals = planner.goalsFor(record.plan(), servers);
+                boolean canary = record.plan().canary().roundUp(servers.size()) > 0;
+                DeploymentRun run = new DeploymentRun(this, record, new LinkedHashMap<>(goals), canary);
+                live.put(record.id(), run);
+                log.info("resuming deployment {} ({})", record.id(), record.status());
+                run.continueAfterRestart();
+            } catch (RuntimeException e) {
+                log.error("cannot resume deployment {}: {}", record.id(), e.getMessage(), e);
+            }
+        }
+    }
+
+    private static Path tempDir() {
+        try {
+            return Files.createTempDirectory("deploykit-artifacts-");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a temporary artifact directory; set artifactDir()", e);
+        }
+    }
+
+    @Override
+    public Servers servers() {
+        return servers;
+    }
+
+    @Override
+    public Groups groups() {
+        return groups;
+    }
+
+    @Override
+    public Packages packages() {
+        return packages;
+    }
+
+    @Override
+    public List<NodePreview> preview(DeployPlan plan) {
+        Planner.Resolved resolved = planner.resolve(plan);
+        List<NodePreview> previews = new ArrayList<>();
+        for (int b = 0; b < resolved.batches().size(); b++) {
+            for (String id : resolved.batches().get(b)) {
+                Server server = resolved.servers().stream().filter(s -> s.id().equals(id)).findFirst().orElseThrow();
+                NodeGoal goal = resolved.goals().get(id);
+                String current = NodeWork.packageName(goal).map(n -> server.inventory().get(n)).orElse(null);
+                previews.add(new NodePreview(id, current, goal.targetVersion(), NodeWork.isNoop(goal, current), b,
+                        resolved.canary() && b == 0));
+            }
+        }
+        return previews;
+    }
+
+    @Override
+    public Deployment start(DeployPlan plan) {
+        Planner.Resolved resolved = planner.resolve(plan);
+        String id = "d-" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        var now = clock.instant();
+        DeploymentRecord record = new DeploymentRecord(id, plan, resolved.batches(), DeploymentStatus.PLANNED, now, now);
+        List<NodeTask> tasks = new ArrayList<>();
+        for (int b = 0; b < resolved.batches().size(); b++) {
+            for (String serverId : resolved.batches().get(b)) {
+                tasks.add(new NodeTask(id, id + "-" + serverId, serverId, b, NodeStatus.PENDING, "", null,
+                        resolved.goals().get(serverId).targetVersion(), false, "", 1, now));
+            }
+        }
+        DeployEvent first = new DeployEvent.DeploymentStatusChanged(id, 1, now, DeploymentStatus.PLANNED,
+                tasks.size() + " nodes in " + resolved.batches().size() + " batches");
+        store.createDeployment(record, tasks, first);
+        log.info("deployment {} planned: {} nodes in {} batches", id, tasks.size(), resolved.batches().size());
+        DeploymentRun run = new DeploymentRun(this, record, new LinkedHashMap<>(resolved.goals()), resolved.canary());
+        live.put(id, run);
+        run.launch();
+        return run;
+    }
+
+    @Override
+    public Optional<Deployment> deployment(String id) {
+        DeploymentRun run = live.get(id);
+        if (run != null) {
+            return Optional.of(run);
+        }
+        return store.deployment(id).map(r -> new DeploymentRun(this, r, Map.of(), false));
+    }
+
+    @Override
+    public List<Deployment> deployments() {
+        return store.deployments().stream().map(r -> deployment(r.id()).orElseThrow()).toList();
+    }
+
+    Transport transport(String scheme) {
+        Transport t = transports.get(scheme);
+        if (t == null) {
+            throw new IllegalStateException("no transport registered for scheme '" + scheme + "'");
+        }
+        return t;
+    }
+
+    PackageFormat format(String name) {
+        PackageFormat f = formats.get(name);
+        if (f == null) {
+            throw new IllegalStateException("no package format registered named '" + name + "'");
+        }
+        return f;
+    }
+
+    Planner planner() {
+        return planner;
+    }
+
+    ServerRegistry registry() {
+        return servers;
+    }
+
+    /** Contacts {@code server}: facts plus the installed version of every known package name. */
+    private Server probe(Server server) {
+        try (NodeSession session = transport(server.binding().scheme()).open(server)) {
+            var facts = session.facts();
+            NodeContext ctx = new NodeContext(facts, session.root(), null);
+            Map<String, String> inventory = new HashMap<>();
+            for (String name : store.packageNames()) {
+                PackageFormat format = format(store.packageVersions(name).get(0).format());
+                String version = NodeWork.query(session, format, ctx, name, "refresh-" + UUID.randomUUID());
+                if (version != null) {
+                    inventory.put(name, version);
+                }
+            }
+            return new Server(server.id(), server.hostname(), server.addresses(), server.labels(), server.binding(),
+                    facts, inventory, clock.instant());
+        }
+    }
+
+    @Override
+    public void close() {
+        // Running deployments are left unfinished in the store, not cancelled: a DeployKit built on the
+        // same store resumes them (a persistent store makes that a controller restart).
+        live.values().forEach(DeploymentRun::detach);
+        runThreads.shutdownNow();
+        nodeThreads.shutdownNow();
+        transports.values().forEach(t -> {
+            try {
+                t.close();
+            } catch (Exception e) {
+                log.warn("closing transport {} failed", t.scheme(), e);
+            }
+        });
+        try {
+            store.close();
+        } catch (Exception e) {
+            log.warn("closing store failed", e);
+        }
+    }
+
+    private static ThreadFactory daemon(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

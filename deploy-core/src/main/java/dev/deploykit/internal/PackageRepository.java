@@ -1,0 +1,124 @@
+package dev.deploykit.internal;
+
+import dev.deploykit.Action;
+import dev.deploykit.Artifact;
+import dev.deploykit.Package;
+import dev.deploykit.PackageFormatException;
+import dev.deploykit.PackageMetadata;
+import dev.deploykit.Packages;
+import dev.deploykit.spi.ArtifactStore;
+import dev.deploykit.spi.DeploymentRecord;
+import dev.deploykit.spi.PackageFormat;
+import dev.deploykit.spi.Store;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The package repository: publish reads the file with its format before anything is stored, so a
+ * bad file leaves no trace; the artifact is stored before the package row, so a stored package
+ * always has its bytes.
+ */
+final class PackageRepository implements Packages {
+    private final Store store;
+    private final ArtifactStore artifacts;
+    private final Map<String, PackageFormat> formats;
+    private final Clock clock;
+
+    PackageRepository(Store store, ArtifactStore artifacts, Map<String, PackageFormat> formats, Clock clock) {
+        this.store = store;
+        this.artifacts = artifacts;
+        this.formats = formats;
+        this.clock = clock;
+    }
+
+    @Override
+    public Package publish(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("no package file at " + file);
+        }
+        PackageFormat format = detect(file);
+        PackageMetadata metadata = format.inspect(file);
+        Optional<Package> existing = store.findPackage(metadata.name(), metadata.version());
+        Artifact artifact = artifacts.put(file);
+        if (existing.isPresent() && existing.get().artifact().equals(artifact)) {
+            return existing.get();
+        }
+        Package pkg = new Package(format.name(), artifact, metadata, clock.instant());
+        try {
+            store.putPackage(pkg);
+        } catch (RuntimeException e) {
+            if (!isShared(artifact.sha256())) {
+                artifacts.delete(artifact.sha256());
+            }
+            throw e;
+        }
+        return pkg;
+    }
+
+    private PackageFormat detect(Path file) {
+        List<PackageFormat> matching = formats.values().stream().filter(f -> f.recognizes(file)).toList();
+        if (matching.isEmpty()) {
+            throw new PackageFormatException(file.getFileName() + " is not a package of any registered format "
+                    + formats.keySet());
+        }
+        if (matching.size() > 1) {
+            throw new PackageFormatException(file.getFileName() + " is recognized by several formats "
+                    + matching.stream().map(PackageFormat::name).toList() + "; register only one of them");
+        }
+        return matching.get(0);
+    }
+
+    @Override
+    public Optional<Package> get(String name, String version) {
+        return store.findPackage(name, version);
+    }
+
+    @Override
+    public List<Package> versions(String name) {
+        List<Package> versions = new ArrayList<>(store.packageVersions(name));
+        if (!versions.isEmpty()) {
+            PackageFormat format = formats.get(versions.get(0).format());
+            if (format != null) {
+                versions.sort((a, b) -> format.versionOrder().compare(a.version(), b.version()));
+            }
+        }
+        return versions;
+    }
+
+    @Override
+    public List<String> names() {
+        return store.packageNames();
+    }
+
+    @Override
+    public boolean delete(String name, String version) {
+        Optional<Package> pkg = store.findPackage(name, version);
+        if (pkg.isEmpty()) {
+            return false;
+        }
+        store.servers().stream().filter(s -> version.equals(s.inventory().get(name))).findFirst().ifPresent(s -> {
+            throw new IllegalStateException("package " + name + " " + version + " is installed on server " + s.id());
+        });
+        for (DeploymentRecord d : store.deployments()) {
+            if (!d.status().isTerminal() && d.plan().action() instanceof Action.Install i
+                    && i.packageName().equals(name) && i.version().equals(version)) {
+                throw new IllegalStateException("package " + name + " " + version + " is used by unfinished deployment " + d.id());
+            }
+        }
+        boolean removed = store.removePackage(name, version);
+        if (removed && !isShared(pkg.get().artifact().sha256())) {
+            artifacts.delete(pkg.get().artifact().sha256());
+        }
+        return removed;
+    }
+
+    private boolean isShared(String sha256) {
+        return store.packageNames().stream().flatMap(n -> store.packageVersions(n).stream())
+                .anyMatch(p -> p.artifact().sha256().equals(sha256));
+    }
+}

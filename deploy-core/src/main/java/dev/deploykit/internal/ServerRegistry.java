@@ -1,0 +1,104 @@
+package dev.deploykit.internal;
+
+import dev.deploykit.Server;
+import dev.deploykit.ServerGroup;
+import dev.deploykit.Servers;
+import dev.deploykit.spi.Store;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+
+/**
+ * Server management. Every read-modify-write of servers and groups runs under {@link #lock} (shared
+ * with {@link GroupRegistry}) so that a label change and an inventory update by the engine never
+ * overwrite each other.
+ */
+final class ServerRegistry implements Servers {
+    final Object lock = new Object();
+    private final Store store;
+    private final UnaryOperator<Server> probe;
+
+    /** {@code probe} contacts a node and returns it with fresh facts and inventory. */
+    ServerRegistry(Store store, UnaryOperator<Server> probe) {
+        this.store = store;
+        this.probe = probe;
+    }
+
+    @Override
+    public Server register(Server server) {
+        synchronized (lock) {
+            if (store.server(server.id()).isPresent()) {
+                throw new IllegalArgumentException("server " + server.id() + " is already registered; use update()");
+            }
+            store.putServer(server);
+            return server;
+        }
+    }
+
+    @Override
+    public Server update(Server server) {
+        return modify(server.id(), old -> server);
+    }
+
+    @Override
+    public Server label(String serverId, String key, String value) {
+        return modify(serverId, s -> s.withLabel(key, value));
+    }
+
+    @Override
+    public Server unlabel(String serverId, String key) {
+        return modify(serverId, s -> {
+            Map<String, String> labels = new HashMap<>(s.labels());
+            labels.remove(key);
+            return s.withLabels(labels);
+        });
+    }
+
+    /** Applies {@code change} to the stored server atomically with respect to other changes. */
+    Server modify(String serverId, UnaryOperator<Server> change) {
+        synchronized (lock) {
+            Server updated = change.apply(require(serverId));
+            store.putServer(updated);
+            return updated;
+        }
+    }
+
+    @Override
+    public boolean remove(String serverId) {
+        synchronized (lock) {
+            for (ServerGroup g : store.groups()) {
+                if (g.members().contains(serverId)) {
+                    Set<String> members = new HashSet<>(g.members());
+                    members.remove(serverId);
+                    store.putGroup(g.withMembers(members));
+                }
+            }
+            return store.removeServer(serverId);
+        }
+    }
+
+    @Override
+    public Optional<Server> get(String serverId) {
+        return store.server(serverId);
+    }
+
+    @Override
+    public List<Server> list() {
+        return store.servers();
+    }
+
+    @Override
+    public Server refresh(String serverId) {
+        Server seen = probe.apply(require(serverId));
+        return modify(serverId, s -> new Server(s.id(), s.hostname(), s.addresses(), s.labels(), s.binding(),
+                seen.facts(), seen.inventory(), seen.lastSeen()));
+    }
+
+    Server require(String serverId) {
+        return get(serverId).orElseThrow(() -> new IllegalArgumentException("unknown server '" + serverId + "'"));
+    }
+}

@@ -1,0 +1,81 @@
+package dev.deploykit.spi;
+
+import dev.deploykit.DeployEvent;
+import dev.deploykit.DeploymentStatus;
+import dev.deploykit.NodeTask;
+import dev.deploykit.Package;
+import dev.deploykit.Server;
+import dev.deploykit.ServerGroup;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Where DeployKit keeps servers, groups, packages, deployments, node tasks and the event log.
+ * Thread-safe. Every write is atomic: a failed call leaves nothing half-written.
+ *
+ * <p>The event log is append-only. {@link #append} accepts an event only with the next sequence
+ * number of its deployment, which keeps the log gap-free and refuses a stale writer.
+ */
+public interface Store extends AutoCloseable {
+
+    void putServer(Server server);
+
+    Optional<Server> server(String id);
+
+    /** All servers, by id. */
+    List<Server> servers();
+
+    boolean removeServer(String id);
+
+    void putGroup(ServerGroup group);
+
+    Optional<ServerGroup> group(String name);
+
+    /** All groups, by name. */
+    List<ServerGroup> groups();
+
+    boolean removeGroup(String name);
+
+    /**
+     * Stores a package version. Storing the same name, version and digest again is a no-op; the
+     * same name and version with another digest is a {@link dev.deploykit.StoreException}.
+     */
+    void putPackage(Package pkg);
+
+    Optional<Package> findPackage(String name, String version);
+
+    /** Every version of {@code name}, oldest publication first. */
+    List<Package> packageVersions(String name);
+
+    /** Names of all packages, sorted. */
+    List<String> packageNames();
+
+    boolean removePackage(String name, String version);
+
+    /**
+     * Stores a new deployment with all its node tasks and its first event, atomically. A deployment
+     * id already taken is a {@link dev.deploykit.StoreException}.
+     */
+    void createDeployment(DeploymentRecord deployment, List<NodeTask> tasks, DeployEvent first);
+
+    Optional<DeploymentRecord> deployment(String id);
+
+    /** All deployments, newest first. */
+    List<DeploymentRecord> deployments();
+
+    /** Node tasks of a deployment, by batch then server id. */
+    List<NodeTask> tasks(String deploymentId);
+
+    /**
+     * Appends {@code event} and, in the same transaction, stores {@code task} (may be null) and sets
+     * the deployment's status (may be null). The event's sequence number must be the deployment's
+     * last plus one, otherwise nothing is written and a {@link dev.deploykit.StoreException} is thrown.
+     */
+    void append(DeployEvent event, NodeTask task, DeploymentStatus status);
+
+    /** Events of a deployment with sequence number greater than {@code afterSeq}, in order. */
+    List<DeployEvent> events(String deploymentId, long afterSeq);
+
+    @Override
+    default void close() {}
+}

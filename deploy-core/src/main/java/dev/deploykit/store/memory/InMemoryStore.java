@@ -1,0 +1,179 @@
+package dev.deploykit.store.memory;
+
+import dev.deploykit.DeployEvent;
+import dev.deploykit.DeploymentStatus;
+import dev.deploykit.NodeTask;
+import dev.deploykit.Package;
+import dev.deploykit.Server;
+import dev.deploykit.ServerGroup;
+import dev.deploykit.StoreException;
+import dev.deploykit.spi.DeploymentRecord;
+import dev.deploykit.spi.Store;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * A {@link Store} in memory, for tests, demos and single-process use. Thread-safe: every method
+ * holds one lock, which also makes each write atomic. Nothing survives the process.
+ */
+public final class InMemoryStore implements Store {
+    private final Map<String, Server> servers = new TreeMap<>();
+    private final Map<String, ServerGroup> groups = new TreeMap<>();
+    private final Map<String, Map<String, Package>> packages = new TreeMap<>();
+    private final Map<String, DeploymentRecord> deployments = new LinkedHashMap<>();
+    private final Map<String, Map<String, NodeTask>> tasks = new HashMap<>();
+    private final Map<String, List<DeployEvent>> events = new HashMap<>();
+
+    @Override
+    public synchronized void putServer(Server server) {
+        servers.put(server.id(), server);
+    }
+
+    @Override
+    public synchronized Optional<Server> server(String id) {
+        return Optional.ofNullable(servers.get(id));
+    }
+
+    @Override
+    public synchronized List<Server> servers() {
+        return List.copyOf(servers.values());
+    }
+
+    @Override
+    public synchronized boolean removeServer(String id) {
+        return servers.remove(id) != null;
+    }
+
+    @Override
+    public synchronized void putGroup(ServerGroup group) {
+        groups.put(group.name(), group);
+    }
+
+    @Override
+    public synchronized Optional<ServerGroup> group(String name) {
+        return Optional.ofNullable(groups.get(name));
+    }
+
+    @Override
+    public synchronized List<ServerGroup> groups() {
+        return List.copyOf(groups.values());
+    }
+
+    @Override
+    public synchronized boolean removeGroup(String name) {
+        return groups.remove(name) != null;
+    }
+
+    @Override
+    public synchronized void putPackage(Package pkg) {
+        Map<String, Package> versions = packages.computeIfAbsent(pkg.name(), n -> new LinkedHashMap<>());
+        Package existing = versions.get(pkg.version());
+        if (existing != null) {
+            if (!existing.artifact().equals(pkg.artifact())) {
+                throw new StoreException("package " + pkg.name() + " " + pkg.version()
+                        + " is already published with digest " + existing.artifact().sha256()
+                        + "; publish a new version instead of replacing it");
+            }
+            return;
+        }
+        versions.put(pkg.version(), pkg);
+    }
+
+    @Override
+    public synchronized Optional<Package> findPackage(String name, String version) {
+        return Optional.ofNullable(packages.getOrDefault(name, Map.of()).get(version));
+    }
+
+    @Override
+    public synchronized List<Package> packageVersions(String name) {
+        return List.copyOf(packages.getOrDefault(name, Map.of()).values());
+    }
+
+    @Override
+    public synchronized List<String> packageNames() {
+        return packages.entrySet().stream().filter(e -> !e.getValue().isEmpty()).map(Map.Entry::getKey).toList();
+    }
+
+    @Override
+    public synchronized boolean removePackage(String name, String version) {
+        Map<String, Package> versions = packages.get(name);
+        return versions != null && versions.remove(version) != null;
+    }
+
+    @Override
+    public synchronized void createDeployment(DeploymentRecord deployment, List<NodeTask> newTasks, DeployEvent first) {
+        if (deployments.containsKey(deployment.id())) {
+            throw new StoreException("deployment " + deployment.id() + " already exists");
+        }
+        if (first.seq() != 1 || !first.deploymentId().equals(deployment.id())) {
+            throw new StoreException("first event of deployment " + deployment.id() + " must have seq 1, but was " + first.seq());
+        }
+        Map<String, NodeTask> byId = new LinkedHashMap<>();
+        for (NodeTask t : newTasks) {
+            if (byId.put(t.taskId(), t) != null) {
+                throw new StoreException("duplicate task id " + t.taskId());
+            }
+        }
+        deployments.put(deployment.id(), deployment);
+        tasks.put(deployment.id(), byId);
+        events.put(deployment.id(), new ArrayList<>(List.of(first)));
+    }
+
+    @Override
+    public synchronized Optional<DeploymentRecord> deployment(String id) {
+        return Optional.ofNullable(deployments.get(id));
+    }
+
+    @Override
+    public synchronized List<DeploymentRecord> deployments() {
+        List<DeploymentRecord> all = new ArrayList<>(deployments.values());
+        all.sort(Comparator.comparing(DeploymentRecord::createdAt).reversed());
+        return all;
+    }
+
+    @Override
+    public synchronized List<NodeTask> tasks(String deploymentId) {
+        return tasks.getOrDefault(deploymentId, Map.of()).values().stream()
+                .sorted(Comparator.comparingInt(NodeTask::batch).thenComparing(NodeTask::serverId))
+                .toList();
+    }
+
+    @Override
+    public synchronized void append(DeployEvent event, NodeTask task, DeploymentStatus status) {
+        DeploymentRecord deployment = deployments.get(event.deploymentId());
+        if (deployment == null) {
+            throw new StoreException("no deployment " + event.deploymentId());
+        }
+        List<DeployEvent> log = events.get(event.deploymentId());
+        long expected = log.get(log.size() - 1).seq() + 1;
+        if (event.seq() != expected) {
+            throw new StoreException("event seq " + event.seq() + " for deployment " + event.deploymentId()
+                    + " is out of order; expected " + expected);
+        }
+        Map<String, NodeTask> byId = tasks.get(event.deploymentId());
+        if (task != null && !byId.containsKey(task.taskId())) {
+            throw new StoreException("no task " + task.taskId() + " in deployment " + event.deploymentId());
+        }
+        log.add(event);
+        if (task != null) {
+            byId.put(task.taskId(), task);
+        }
+        if (status != null) {
+            deployments.put(deployment.id(), deployment.with(status, event.time()));
+        }
+    }
+
+    @Override
+    public synchronized List<DeployEvent> events(String deploymentId, long afterSeq) {
+        List<DeployEvent> log = events.getOrDefault(deploymentId, List.of());
+        // seq n sits at index n-1: the log is gap-free from 1.
+        int from = (int) Math.min(Math.max(afterSeq, 0), log.size());
+        return List.copyOf(log.subList(from, log.size()));
+    }
+}

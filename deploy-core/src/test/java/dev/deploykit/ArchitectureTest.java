@@ -1,0 +1,52 @@
+package dev.deploykit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/** deploy-core stays free of network, protobuf, SSH and SQL libraries, and internals stay internal. */
+class ArchitectureTest {
+    private static final Path MAIN = Path.of("src/main/java");
+    private static final List<String> FORBIDDEN = List.of("io.grpc", "com.google.protobuf", "org.apache.sshd", "org.jdbi",
+            "java.sql", "org.postgresql");
+
+    private static List<Path> sources() throws IOException {
+        try (Stream<Path> files = Files.walk(MAIN)) {
+            return files.filter(p -> p.toString().endsWith(".java")).toList();
+        }
+    }
+
+    @Test
+    void coreImportsNoGrpcProtobufSshdOrJdbi() throws IOException {
+        List<Path> sources = sources();
+        assertTrue(sources.size() > 30, "found only " + sources.size() + " sources under " + MAIN.toAbsolutePath());
+        List<String> offenders = sources.stream().flatMap(p -> lines(p).stream()
+                .filter(l -> l.startsWith("import ") && FORBIDDEN.stream().anyMatch(f -> l.contains(" " + f + ".") || l.contains(" static " + f)))
+                .map(l -> MAIN.relativize(p) + ": " + l)).toList();
+        assertEquals(List.of(), offenders);
+    }
+
+    @Test
+    void apiAndSpiDoNotExposeInternalTypesInSignatures() throws IOException {
+        List<String> offenders = sources().stream()
+                .filter(p -> !p.toString().contains("/internal/"))
+                .flatMap(p -> lines(p).stream().filter(l -> l.matches("\\s*public .*\\b(Engine|DeploymentRun|NodeWork|Planner)\\b.*"))
+                        .map(l -> MAIN.relativize(p) + ": " + l.trim()))
+                .toList();
+        assertEquals(List.of(), offenders);
+    }
+
+    private static List<String> lines(Path p) {
+        try {
+            return Files.readAllLines(p);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,39 @@
+package dev.deploykit.format.deb;
+
+import dev.deploykit.Requirements;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+
+/** Builds real .deb files with {@code dpkg-deb} for tests. */
+public final class DebPackages {
+    private DebPackages() {}
+
+    /**
+     * Builds {@code name_version_all.deb} in {@code dir}, installing {@code /opt/<name>/VERSION}. When
+     * {@code postinst} is given it becomes the package's postinst script (a POSIX sh body).
+     */
+    public static Path build(Path dir, String name, String version, String compression, String postinst) throws Exception {
+        Path dpkgDeb = Requirements.tool("dpkg-deb", "to build real .deb files");
+        Path tree = Files.createTempDirectory(dir, "deb-tree-");
+        Path debian = Files.createDirectories(tree.resolve("DEBIAN"));
+        Files.writeString(debian.resolve("control"), "Package: " + name + "\nVersion: " + version
+                + "\nArchitecture: all\nMaintainer: DeployKit tests <tests@deploykit.dev>\nDescription: DeployKit test package\n"
+                + " Installs a version file.\n");
+        if (postinst != null) {
+            Path script = debian.resolve("postinst");
+            Files.writeString(script, "#!/bin/sh\n" + postinst + "\n");
+            Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        Path opt = Files.createDirectories(tree.resolve("opt").resolve(name));
+        Files.writeString(opt.resolve("VERSION"), version + "\n");
+        Path out = dir.resolve(name + "_" + version.replace(':', '%') + "_all.deb");
+        Process p = new ProcessBuilder(dpkgDeb.toString(), "--root-owner-group", "-Z" + compression, "--build", tree.toString(), out.toString())
+                .redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes());
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("dpkg-deb failed: " + log);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,188 @@
+package dev.deploykit.spi;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.deploykit.Action;
+import dev.deploykit.Artifact;
+import dev.deploykit.Binding;
+import dev.deploykit.DeployEvent;
+import dev.deploykit.DeployPlan;
+import dev.deploykit.DeploymentStatus;
+import dev.deploykit.LabelSelector;
+import dev.deploykit.NodeStatus;
+import dev.deploykit.NodeTask;
+import dev.deploykit.Package;
+import dev.deploykit.PackageMetadata;
+import dev.deploykit.Server;
+import dev.deploykit.ServerGroup;
+import dev.deploykit.StoreException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Conformance suite every {@link Store} passes. Extend it and return a fresh, empty store from
+ * {@link #newStore()}; the suite closes it after each test.
+ */
+public abstract class StoreContract {
+    private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+    protected Store store;
+
+    /** A new, empty store, isolated from every other test's. */
+    protected abstract Store newStore() throws Exception;
+
+    @BeforeEach
+    void open() throws Exception {
+        store = newStore();
+    }
+
+    @AfterEach
+    void closeStore() throws Exception {
+        store.close();
+    }
+
+    private static Server server(String id, String role) {
+        return Server.of(id, Binding.local(Path.of("/tmp/" + id)), Map.of("role", role));
+    }
+
+    private static Package pkg(String name, String version, char digit) {
+        return new Package("script", new Artifact(String.valueOf(digit).repeat(64), 10),
+                new PackageMetadata(name, version, "d", Map.of("scripts", "install")), T0);
+    }
+
+    private static DeploymentRecord deployment(String id, Instant created) {
+        DeployPlan plan = DeployPlan.builder().action(Action.install("app", "1.0")).targetAll().build();
+        return new DeploymentRecord(id, plan, List.of(List.of("a"), List.of("b")), DeploymentStatus.PLANNED, created, created);
+    }
+
+    private static NodeTask task(String dep, String server, int batch) {
+        return new NodeTask(dep, dep + "-" + server, server, batch, NodeStatus.PENDING, "", null, "1.0", false, "", 1, T0);
+    }
+
+    private static DeployEvent statusEvent(String dep, long seq, DeploymentStatus status) {
+        return new DeployEvent.DeploymentStatusChanged(dep, seq, T0.plusSeconds(seq), status, "");
+    }
+
+    private void createDeployment(String id) {
+        store.createDeployment(deployment(id, T0), List.of(task(id, "b", 1), task(id, "a", 0)),
+                statusEvent(id, 1, DeploymentStatus.PLANNED));
+    }
+
+    @Test
+    void storesUpdatesAndRemovesServers() {
+        store.putServer(server("web-2", "web"));
+        store.putServer(server("web-1", "web"));
+        Server labelled = server("web-1", "web").withLabel("dc", "sh1").withInstalled("app", "1.0");
+        store.putServer(labelled);
+        assertEquals(List.of("web-1", "web-2"), store.servers().stream().map(Server::id).toList());
+        assertEquals(labelled, store.server("web-1").orElseThrow());
+        assertTrue(store.removeServer("web-2"));
+        assertFalse(store.removeServer("web-2"));
+        assertTrue(store.server("web-2").isEmpty());
+    }
+
+    @Test
+    void storesGroupsWithMembersAndSelector() {
+        ServerGroup group = new ServerGroup("web", Set.of("a", "b"), LabelSelector.parse("role=web"));
+        store.putGroup(group);
+        assertEquals(group, store.group("web").orElseThrow());
+        store.putGroup(group.withMembers(Set.of("c")));
+        assertEquals(Set.of("c"), store.group("web").orElseThrow().members());
+        assertEquals(1, store.groups().size());
+        assertTrue(store.removeGroup("web"));
+        assertTrue(store.group("web").isEmpty());
+    }
+
+    @Test
+    void packageVersionIsImmutableOnceStored() {
+        store.putPackage(pkg("app", "1.0", 'a'));
+        store.putPackage(pkg("app", "1.0", 'a'));
+        StoreException e = assertThrows(StoreException.class, () -> store.putPackage(pkg("app", "1.0", 'b')));
+        assertTrue(e.getMessage().contains("app 1.0"), e.getMessage());
+        store.putPackage(pkg("app", "2.0", 'b'));
+        store.putPackage(pkg("lib", "0.1", 'c'));
+        assertEquals(List.of("1.0", "2.0"), store.packageVersions("app").stream().map(Package::version).toList());
+        assertEquals("a".repeat(64), store.findPackage("app", "1.0").orElseThrow().artifact().sha256());
+        assertEquals(List.of("app", "lib"), store.packageNames());
+        assertTrue(store.removePackage("app", "1.0"));
+        assertFalse(store.removePackage("app", "1.0"));
+        assertEquals(List.of("2.0"), store.packageVersions("app").stream().map(Package::version).toList());
+    }
+
+    @Test
+    void createsDeploymentWithTasksAndFirstEvent() {
+        createDeployment("d1");
+        assertEquals(DeploymentStatus.PLANNED, store.deployment("d1").orElseThrow().status());
+        assertEquals(List.of(List.of("a"), List.of("b")), store.deployment("d1").orElseThrow().batches());
+        assertEquals(List.of("a", "b"), store.tasks("d1").stream().map(NodeTask::serverId).toList());
+        assertEquals(1, store.events("d1", 0).size());
+        assertThrows(StoreException.class, () -> createDeployment("d1"));
+        assertEquals(2, store.tasks("d1").size());
+    }
+
+    @Test
+    void listsDeploymentsNewestFirst() {
+        store.createDeployment(deployment("old", T0), List.of(task("old", "a", 0)), statusEvent("old", 1, DeploymentStatus.PLANNED));
+        store.createDeployment(deployment("new", T0.plus(1, ChronoUnit.HOURS)), List.of(task("new", "a", 0)),
+                statusEvent("new", 1, DeploymentStatus.PLANNED));
+        assertEquals(List.of("new", "old"), store.deployments().stream().map(DeploymentRecord::id).toList());
+    }
+
+    @Test
+    void appendStoresEventTaskAndStatusTogether() {
+        createDeployment("d1");
+        NodeTask running = task("d1", "a", 0).with(NodeStatus.RUNNING, "install", "", T0);
+        store.append(new DeployEvent.NodeStatusChanged("d1", 2, T0, "a", running.taskId(), NodeStatus.RUNNING, "install", ""),
+                running, null);
+        store.append(statusEvent("d1", 3, DeploymentStatus.RUNNING), null, DeploymentStatus.RUNNING);
+        assertEquals(NodeStatus.RUNNING, store.tasks("d1").get(0).status());
+        assertEquals("install", store.tasks("d1").get(0).step());
+        assertEquals(DeploymentStatus.RUNNING, store.deployment("d1").orElseThrow().status());
+        assertEquals(List.of(1L, 2L, 3L), store.events("d1", 0).stream().map(DeployEvent::seq).toList());
+        assertEquals(List.of(3L), store.events("d1", 2).stream().map(DeployEvent::seq).toList());
+        assertEquals(running.taskId(), ((DeployEvent.NodeStatusChanged) store.events("d1", 1).get(0)).taskId());
+    }
+
+    @Test
+    void appendRefusesGapsAndDuplicatesAndWritesNothing() {
+        createDeployment("d1");
+        NodeTask failed = task("d1", "a", 0).with(NodeStatus.FAILED, "install", "boom", T0);
+        DeployEvent gap = new DeployEvent.NodeStatusChanged("d1", 3, T0, "a", failed.taskId(), NodeStatus.FAILED, "install", "boom");
+        assertThrows(StoreException.class, () -> store.append(gap, failed, DeploymentStatus.FAILED));
+        DeployEvent duplicate = statusEvent("d1", 1, DeploymentStatus.FAILED);
+        assertThrows(StoreException.class, () -> store.append(duplicate, failed, DeploymentStatus.FAILED));
+        assertEquals(1, store.events("d1", 0).size());
+        assertEquals(NodeStatus.PENDING, store.tasks("d1").get(0).status());
+        assertEquals(DeploymentStatus.PLANNED, store.deployment("d1").orElseThrow().status());
+    }
+
+    @Test
+    void appendToUnknownDeploymentOrTaskIsRefused() {
+        assertThrows(StoreException.class, () -> store.append(statusEvent("nope", 2, DeploymentStatus.RUNNING), null, null));
+        createDeployment("d1");
+        NodeTask stranger = task("d1", "zzz", 0);
+        assertThrows(StoreException.class, () -> store.append(statusEvent("d1", 2, DeploymentStatus.RUNNING), stranger, null));
+        assertEquals(1, store.events("d1", 0).size());
+    }
+
+    @Test
+    void keepsEveryEventKind() {
+        createDeployment("d1");
+        List<DeployEvent> events = List.of(
+                new DeployEvent.BatchStarted("d1", 2, T0, 0, true, List.of("a")),
+                new DeployEvent.NodeOutput("d1", 3, T0, "a", "d1-a", "install", "stdout", "héllo $(x) `y` | ;"),
+                new DeployEvent.BatchFinished("d1", 4, T0, 0, 1, 0, 0),
+                statusEvent("d1", 5, DeploymentStatus.SUCCEEDED));
+        events.forEach(e -> store.append(e, null, null));
+        assertEquals(events, store.events("d1", 1));
+    }
+}

@@ -1,0 +1,118 @@
+package dev.deploykit.transport.grpc;
+
+import dev.deploykit.Facts;
+import dev.deploykit.spi.OutputListener;
+import dev.deploykit.transport.grpc.proto.CancelTask;
+import dev.deploykit.transport.grpc.proto.ControllerMessage;
+import dev.deploykit.transport.grpc.proto.RunTask;
+import dev.deploykit.transport.grpc.proto.TaskOutput;
+import dev.deploykit.transport.grpc.proto.TaskResult;
+import io.grpc.stub.StreamObserver;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * One agent as the controller knows it, across reconnects: its facts, its current stream (if
+ * connected) and the tasks sent to it that have no result yet. When the agent reconnects, those
+ * tasks are sent again with the same ids; the agent's journal makes that harmless. Thread-safe.
+ */
+final class AgentLink {
+    /** A task awaiting its result. */
+    record Pending(RunTask task, OutputListener output, CompletableFuture<TaskResult> result) {}
+
+    final String agentId;
+    private final Map<String, Pending> pending = new ConcurrentHashMap<>();
+    private StreamObserver<ControllerMessage> stream;
+    private volatile Facts facts = Facts.UNKNOWN;
+    private volatile String installRoot = "/";
+    private volatile Instant lastSeen = Instant.EPOCH;
+
+    AgentLink(String agentId) {
+        this.agentId = agentId;
+    }
+
+    /** A (re)connected stream: later tasks go there, and unanswered ones are sent again. */
+    synchronized void attach(StreamObserver<ControllerMessage> newStream, Facts newFacts, String root) {
+        this.stream = newStream;
+        this.facts = newFacts;
+        this.installRoot = root;
+        this.lastSeen = Instant.now();
+        pending.values().forEach(p -> send(ControllerMessage.newBuilder().setRun(p.task()).build()));
+    }
+
+    synchronized void detach(StreamObserver<ControllerMessage> oldStream) {
+        if (stream == oldStream) {
+            stream = null;
+        }
+    }
+
+    synchronized boolean connected() {
+        return stream != null;
+    }
+
+    Facts facts() {
+        return facts;
+    }
+
+    String installRoot() {
+        return installRoot;
+    }
+
+    Instant lastSeen() {
+        return lastSeen;
+    }
+
+    void seen() {
+        lastSeen = Instant.now();
+    }
+
+    /** Registers the task and sends it if the agent is connected (else it goes on reconnect). */
+    Pending submit(RunTask task, OutputListener output) {
+        Pending p = new Pending(task, output, new CompletableFuture<>());
+        pending.put(task.getTaskId(), p);
+        synchronized (this) {
+            if (stream != null) {
+                send(ControllerMessage.newBuilder().setRun(task).build());
+            }
+        }
+        return p;
+    }
+
+    synchronized void cancel(String taskId) {
+        if (stream != null) {
+            send(ControllerMessage.newBuilder().setCancel(CancelTask.newBuilder().setTaskId(taskId)).build());
+        }
+    }
+
+    void forget(String taskId) {
+        pending.remove(taskId);
+    }
+
+    void output(TaskOutput output) {
+        Pending p = pending.get(output.getTaskId());
+        if (p != null) {
+            output.getLinesList().forEach(line -> p.output().onLine(output.getStream(), line));
+        }
+    }
+
+    void result(TaskResult result) {
+        Pending p = pending.remove(result.getTaskId());
+        if (p != null) {
+            p.result().complete(result);
+        }
+    }
+
+    synchronized void send(ControllerMessage message) {
+        if (stream == null) {
+            return;
+        }
+        try {
+            stream.onNext(message);
+        } catch (RuntimeException e) {
+            // the stream broke under us; the agent will reconnect and get its tasks again
+            stream = null;
+        }
+    }
+}
