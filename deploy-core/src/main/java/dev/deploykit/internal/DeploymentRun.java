@@ -5,6 +5,7 @@ import dev.deploykit.DeployEvent;
 import dev.deploykit.DeployPlan;
 import dev.deploykit.Deployment;
 import dev.deploykit.DeploymentStatus;
+import dev.deploykit.LeaseLostException;
 import dev.deploykit.NodeStatus;
 import dev.deploykit.NodeTask;
 import dev.deploykit.PlanValidationException;
@@ -331,7 +332,15 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
                 return;
             }
             DeployEvent event = make.apply(seq + 1);
-            engine.store.append(event, task, newStatus);
+            try {
+                engine.store.append(event, task, newStatus);
+            } catch (LeaseLostException e) {
+                // another controller owns the deployment now: stop here, record nothing more
+                log.warn("deployment {}: {}; stopping here", record.id(), e.getMessage());
+                detach();
+                engine.lost(this);
+                return;
+            }
             seq = event.seq();
             if (task != null) {
                 tasks.put(task.serverId(), task);
@@ -511,17 +520,18 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
     /**
      * Stops this run because the controller is closing, without recording a cancellation: tasks stay
      * as stored (in flight ones included), so a controller built later on the same store resumes
-     * the deployment.
+     * the deployment. True when the run was active (the deployment is left unfinished).
      */
-    void detach() {
+    boolean detach() {
         synchronized (lock) {
             if (!active) {
-                return;
+                return false;
             }
             detached = true;
             cancelRequested = true;
             nodeThreads.forEach(Thread::interrupt);
             lock.notifyAll();
+            return true;
         }
     }
 
@@ -537,6 +547,9 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
             if (status != DeploymentStatus.FAILED && status != DeploymentStatus.SUCCEEDED) {
                 throw new IllegalStateException("only a FAILED or SUCCEEDED deployment can retry failed nodes, but "
                         + record.id() + " is " + status);
+            }
+            if (!engine.store.acquire(record.id())) {
+                throw new IllegalStateException("deployment " + record.id() + " is owned by another controller");
             }
             List<NodeTask> failed = tasks.values().stream().filter(t -> t.status() == NodeStatus.FAILED).toList();
             if (failed.isEmpty()) {

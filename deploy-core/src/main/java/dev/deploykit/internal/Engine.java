@@ -35,6 +35,8 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -57,6 +59,7 @@ public final class Engine implements DeployKit {
     final ExecutorService nodeThreads = Executors.newCachedThreadPool(daemon("deploykit-node-"));
     final ExecutorService runThreads = Executors.newCachedThreadPool(daemon("deploykit-run-"));
     private final Map<String, DeploymentRun> live = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService takeover = Executors.newSingleThreadScheduledExecutor(daemon("deploykit-takeover-"));
 
     public Engine(Store store, ArtifactStore artifacts, Path artifactDir, Map<String, Transport> transports,
             Map<String, PackageFormat> formats, Clock clock) {
@@ -69,23 +72,33 @@ public final class Engine implements DeployKit {
         this.groups = new GroupRegistry(this.store, servers);
         this.packages = new PackageRepository(this.store, this.artifacts, this.formats, clock);
         this.planner = new Planner(this.store, this.transports.keySet(), this.formats.keySet());
-        resumeUnfinished();
+        adoptUnfinished();
+        this.store.takeoverCheckInterval().ifPresent(every -> takeover.scheduleWithFixedDelay(() -> {
+            try {
+                adoptUnfinished();
+            } catch (RuntimeException e) {
+                log.warn("looking for deployments to take over failed: {}", e.getMessage());
+            }
+        }, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS));
     }
 
     /**
-     * Picks up deployments a previous controller left unfinished: steps that were in flight are sent
-     * again with the same keys, which the agent's journal answers without running them twice.
+     * Picks up unfinished deployments that no controller is working on: at construction, those a
+     * previous controller left (a restart), and, on a store several controllers share, periodically
+     * those whose owner's lease ran out (a controller died). Steps that were in flight are sent again
+     * with the same keys, which the agent's journal answers without running them twice.
      */
-    private void resumeUnfinished() {
+    private synchronized void adoptUnfinished() {
         for (DeploymentRecord record : store.deployments()) {
-            if (record.status().isTerminal()) {
+            if (record.status().isTerminal() || live.containsKey(record.id()) || !store.acquire(record.id())) {
                 continue;
             }
             List<String> servers = store.tasks(record.id()).stream().map(NodeTask::serverId).toList();
             try {
                 Map<String, NodeGoal> goals = planner.goalsFor(record.plan(), servers);
                 boolean canary = record.plan().canary().roundUp(servers.size()) > 0;
-                DeploymentRun run = new DeploymentRun(this, record, new LinkedHashMap<>(goals), canary);
+                // re-read: the previous owner may have written more before its lease ran out
+                DeploymentRun run = new DeploymentRun(this, store.deployment(record.id()).orElseThrow(), new LinkedHashMap<>(goals), canary);
                 live.put(record.id(), run);
                 log.info("resuming deployment {} ({})", record.id(), record.status());
                 run.continueAfterRestart();
@@ -93,6 +106,11 @@ public final class Engine implements DeployKit {
                 log.error("cannot resume deployment {}: {}", record.id(), e.getMessage(), e);
             }
         }
+    }
+
+    /** Another controller took {@code run}'s deployment over: forget it here. */
+    void lost(DeploymentRun run) {
+        live.remove(run.id(), run);
     }
 
     private static Path tempDir() {
@@ -217,7 +235,16 @@ public final class Engine implements DeployKit {
     public void close() {
         // Running deployments are left unfinished in the store, not cancelled: a DeployKit built on the
         // same store resumes them (a persistent store makes that a controller restart).
-        live.values().forEach(DeploymentRun::detach);
+        takeover.shutdownNow();
+        for (DeploymentRun run : live.values()) {
+            if (run.detach()) {
+                try {
+                    store.release(run.id());
+                } catch (RuntimeException e) {
+                    log.warn("cannot release deployment {}: {}", run.id(), e.getMessage());
+                }
+            }
+        }
         runThreads.shutdownNow();
         nodeThreads.shutdownNow();
         transports.values().forEach(t -> {

@@ -76,6 +76,32 @@ public interface Store extends AutoCloseable {
     /** Events of a deployment with sequence number greater than {@code afterSeq}, in order. */
     List<DeployEvent> events(String deploymentId, long afterSeq);
 
+    // ---- several controllers on one store ----
+    //
+    // A store that several controllers share gives each deployment one owner at a time: the
+    // controller that created it, or that took it over after its owner's lease ran out. Only the
+    // owner's appends are accepted; a controller that lost a deployment gets a LeaseLostException
+    // from append and must stop. A store used by one controller at a time keeps these defaults.
+
+    /**
+     * Makes this store's controller the owner of {@code deploymentId} (or renews its ownership),
+     * unless another controller holds an unexpired lease on it. True when this controller owns it.
+     */
+    default boolean acquire(String deploymentId) {
+        return true;
+    }
+
+    /** Gives up ownership of {@code deploymentId}, so another controller may take it over at once. */
+    default void release(String deploymentId) {}
+
+    /**
+     * How often a controller should look for unfinished deployments whose owner has gone; empty
+     * when no other controller can own this store's deployments.
+     */
+    default Optional<java.time.Duration> takeoverCheckInterval() {
+        return Optional.empty();
+    }
+
     @Override
     default void close() {}
 }

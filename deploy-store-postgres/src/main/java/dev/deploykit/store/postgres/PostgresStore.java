@@ -5,6 +5,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.deploykit.Artifact;
 import dev.deploykit.DeployEvent;
 import dev.deploykit.DeploymentStatus;
+import dev.deploykit.LeaseLostException;
 import dev.deploykit.NodeStatus;
 import dev.deploykit.NodeTask;
 import dev.deploykit.Package;
@@ -19,6 +20,11 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.Optional;
 import java.util.function.Supplier;
 import javax.sql.DataSource;
@@ -54,6 +60,11 @@ public final class PostgresStore implements Store {
     private final HikariDataSource pool;
     private final Duration retryDeadline;
     private final java.util.concurrent.atomic.AtomicLong retries = new java.util.concurrent.atomic.AtomicLong();
+    private final String controllerId;
+    private final Duration lease;
+    /** Deployments this controller owns, with the fencing epoch it owns each under. */
+    private final Map<String, Long> held = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService renewer;
     private final IntervalFunction backoff = IntervalFunction.ofExponentialBackoff(Duration.ofMillis(100), 2.0, Duration.ofSeconds(5));
 
     private PostgresStore(Builder b) {
@@ -72,6 +83,30 @@ public final class PostgresStore implements Store {
                 .schemas(b.schema == null ? new String[0] : new String[] {b.schema}).load().migrate();
         this.jdbi = Jdbi.create(pool);
         this.retryDeadline = b.retryFor;
+        this.controllerId = b.controllerId != null ? b.controllerId : defaultControllerId();
+        this.lease = b.lease;
+        this.renewer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "deploykit-lease-renewer");
+            t.setDaemon(true);
+            return t;
+        });
+        long every = Math.max(1, lease.toMillis() / 3);
+        renewer.scheduleWithFixedDelay(this::renewLeases, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    private static String defaultControllerId() {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            host = "controller";
+        }
+        return host + "-" + ProcessHandle.current().pid() + "-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    /** This controller's identity in the {@code owner} column of the deployments it owns. */
+    public String controllerId() {
+        return controllerId;
     }
 
     public static Builder builder(String jdbcUrl) {
@@ -137,6 +172,63 @@ public final class PostgresStore implements Store {
 
     private <T> T query(String what, java.util.function.Function<Handle, T> work) {
         return retrying(what, () -> jdbi.withHandle(work::apply));
+    }
+
+    // ---- ownership of deployments (several controllers on one database) ----
+
+    private static final String TERMINAL = "('SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK')";
+
+    /**
+     * Takes the deployment if nobody holds a live lease on it (or renews this controller's own).
+     * Taking it over from another controller raises the fencing epoch, which refuses the previous
+     * owner's appends from then on.
+     */
+    @Override
+    public boolean acquire(String deploymentId) {
+        Optional<Long> epoch = query("acquire deployment " + deploymentId, h -> h.createQuery("""
+                update deployments set owner = :me, lease_until = now() + make_interval(secs => :secs),
+                       epoch = case when owner = :me and epoch = :held then epoch else epoch + 1 end
+                 where id = :d and (owner is null or lease_until is null or lease_until < now() or (owner = :me and epoch = :held))
+                returning epoch""").bind("me", controllerId).bind("secs", lease.toMillis() / 1000.0).bind("d", deploymentId)
+                .bind("held", held.getOrDefault(deploymentId, -1L)).mapTo(Long.class).findOne());
+        epoch.ifPresentOrElse(e -> held.put(deploymentId, e), () -> held.remove(deploymentId));
+        return epoch.isPresent();
+    }
+
+    @Override
+    public void release(String deploymentId) {
+        Long epoch = held.remove(deploymentId);
+        if (epoch != null) {
+            run("release deployment " + deploymentId, h -> h.createUpdate(
+                    "update deployments set owner = null, lease_until = null where id = :d and owner = :me and epoch = :epoch")
+                    .bind("d", deploymentId).bind("me", controllerId).bind("epoch", epoch).execute());
+        }
+    }
+
+    /** A third of the lease: a controller whose leases ran out for as long is gone or cut off. */
+    @Override
+    public Optional<Duration> takeoverCheckInterval() {
+        return Optional.of(lease.dividedBy(3));
+    }
+
+    /** Extends the leases of the unfinished deployments this controller owns; forgets those it lost. */
+    private void renewLeases() {
+        for (Map.Entry<String, Long> e : held.entrySet()) {
+            try {
+                Optional<String> status = query("renew lease on " + e.getKey(), h -> h.createQuery("""
+                        update deployments set lease_until = case when status in %s then null
+                                                                  else now() + make_interval(secs => :secs) end
+                         where id = :d and owner = :me and epoch = :epoch
+                        returning status""".formatted(TERMINAL)).bind("secs", lease.toMillis() / 1000.0)
+                        .bind("d", e.getKey()).bind("me", controllerId).bind("epoch", e.getValue()).mapTo(String.class).findOne());
+                if (status.isEmpty()) {
+                    held.remove(e.getKey(), e.getValue());
+                    log.warn("deployment {}: another controller has taken it over", e.getKey());
+                }
+            } catch (RuntimeException ex) {
+                log.warn("cannot renew the lease on deployment {}: {}", e.getKey(), ex.getMessage());
+            }
+        }
     }
 
     // ---- servers and groups ----
@@ -268,9 +360,10 @@ public final class PostgresStore implements Store {
             if (exists) {
                 throw new StoreException("deployment " + d.id() + " already exists");
             }
-            h.createUpdate("insert into deployments (id, plan, batches, status, created_at, updated_at, last_seq) "
-                    + "values (:id, cast(:plan as jsonb), cast(:batches as jsonb), :status, :created, :updated, 1)")
-                    .bind("id", d.id()).bind("plan", Json.plan(d.plan())).bind("batches", Json.write(d.batches()))
+            h.createUpdate("insert into deployments (id, plan, batches, status, created_at, updated_at, last_seq, owner, lease_until, epoch) "
+                    + "values (:id, cast(:plan as jsonb), cast(:batches as jsonb), :status, :created, :updated, 1, :me, "
+                    + "now() + make_interval(secs => :secs), 1)")
+                    .bind("me", controllerId).bind("secs", lease.toMillis() / 1000.0).bind("id", d.id()).bind("plan", Json.plan(d.plan())).bind("batches", Json.write(d.batches()))
                     .bind("status", d.status().name()).bind("created", Timestamp.from(d.createdAt()))
                     .bind("updated", Timestamp.from(d.updatedAt())).execute();
             var batch = h.prepareBatch("insert into node_tasks (deployment_id, task_id, server_id, batch, status, step, previous_version, "
@@ -288,6 +381,7 @@ public final class PostgresStore implements Store {
             }
             insertEvent(h, first);
         });
+        held.put(d.id(), 1L);
     }
 
     private static <S extends org.jdbi.v3.core.statement.SqlStatement<S>> S bindTask(S s, NodeTask t) {
@@ -329,8 +423,9 @@ public final class PostgresStore implements Store {
             with d as (
                 update deployments set last_seq = :seq,
                        status = coalesce(cast(:status as text), status),
-                       updated_at = case when cast(:status as text) is null then updated_at else :time end
-                 where id = :d and last_seq = :seq - 1
+                       updated_at = case when cast(:status as text) is null then updated_at else :time end,
+                       lease_until = case when cast(:status as text) in %s then null else lease_until end
+                 where id = :d and last_seq = :seq - 1 and owner = :me and epoch = :epoch
                    and (cast(:t as text) is null or exists (select 1 from node_tasks where deployment_id = :d and task_id = :t))
                 returning id),
             t as (
@@ -339,13 +434,14 @@ public final class PostgresStore implements Store {
                  where deployment_id = (select id from d) and task_id = :t
                 returning 1)
             insert into events (deployment_id, seq, time, kind, server_id, doc)
-            select id, :seq, :time, :kind, :server, cast(:doc as jsonb) from d""";
+            select id, :seq, :time, :kind, :server, cast(:doc as jsonb) from d""".formatted(TERMINAL);
 
     @Override
     public void append(DeployEvent event, NodeTask task, DeploymentStatus status) {
         // autocommit: the one statement is its own transaction, without begin/commit round trips
         query("append event " + event.seq() + " of " + event.deploymentId(), h -> {
             var update = h.createUpdate(APPEND).bind("d", event.deploymentId()).bind("seq", event.seq())
+                    .bind("me", controllerId).bind("epoch", held.getOrDefault(event.deploymentId(), -1L))
                     .bind("time", Timestamp.from(event.time())).bind("status", status == null ? null : status.name())
                     .bind("kind", event.getClass().getSimpleName()).bind("server", serverOf(event)).bind("doc", Json.event(event));
             if (task != null) {
@@ -358,19 +454,27 @@ public final class PostgresStore implements Store {
             if (update.execute() == 1) {
                 return null;
             }
-            Optional<Long> last = h.createQuery("select last_seq from deployments where id = :d").bind("d", event.deploymentId())
-                    .mapTo(Long.class).findOne();
-            if (last.isEmpty()) {
+            var row = h.createQuery("select last_seq, owner, epoch from deployments where id = :d").bind("d", event.deploymentId())
+                    .mapToMap().findOne();
+            if (row.isEmpty()) {
                 throw new StoreException("no deployment " + event.deploymentId());
             }
-            if (event.seq() == last.get() + 1) {
-                throw new StoreException("no task " + task.taskId() + " in deployment " + event.deploymentId());
-            }
-            if (event.seq() <= last.get() && sameEvent(h, event)) {
+            long last = ((Number) row.get().get("last_seq")).longValue();
+            if (event.seq() <= last && sameEvent(h, event)) {
                 return null; // a retry of an append whose commit succeeded but whose answer was lost
             }
+            Object owner = row.get().get("owner");
+            long epoch = ((Number) row.get().get("epoch")).longValue();
+            if (!controllerId.equals(owner) || epoch != held.getOrDefault(event.deploymentId(), -1L)) {
+                held.remove(event.deploymentId());
+                throw new LeaseLostException("deployment " + event.deploymentId() + " is owned by controller " + owner
+                        + " (epoch " + epoch + "), not by this controller " + controllerId);
+            }
+            if (event.seq() == last + 1) {
+                throw new StoreException("no task " + task.taskId() + " in deployment " + event.deploymentId());
+            }
             throw new StoreException("event seq " + event.seq() + " for deployment " + event.deploymentId()
-                    + " is out of order; expected " + (last.get() + 1));
+                    + " is out of order; expected " + (last + 1));
         });
     }
 
@@ -394,6 +498,7 @@ public final class PostgresStore implements Store {
     /** Closes the connection pool. */
     @Override
     public void close() {
+        renewer.shutdownNow();
         pool.close();
     }
 
@@ -405,6 +510,8 @@ public final class PostgresStore implements Store {
         private String schema;
         private int poolSize = 10;
         private Duration retryFor = Duration.ofMinutes(2);
+        private String controllerId;
+        private Duration lease = Duration.ofSeconds(15);
 
         private Builder(String url) {
             this.url = url;
@@ -431,6 +538,30 @@ public final class PostgresStore implements Store {
 
         public Builder poolSize(int size) {
             this.poolSize = size;
+            return this;
+        }
+
+        /**
+         * This controller's name in the {@code owner} column; unique among the controllers sharing the
+         * database. Default: host name, process id and a random suffix.
+         */
+        public Builder controllerId(String id) {
+            if (id == null || id.isBlank()) {
+                throw new IllegalArgumentException("controllerId must not be blank");
+            }
+            this.controllerId = id;
+            return this;
+        }
+
+        /**
+         * How long this controller's ownership of a deployment lasts without renewal (it renews every
+         * third of it): after a crash, another controller takes over within about this long. Default 15 s.
+         */
+        public Builder lease(Duration lease) {
+            if (lease.compareTo(Duration.ofMillis(300)) < 0) {
+                throw new IllegalArgumentException("lease must be at least 300 ms, but was " + lease);
+            }
+            this.lease = lease;
             return this;
         }
 

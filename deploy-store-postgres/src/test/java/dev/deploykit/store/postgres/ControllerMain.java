@@ -19,19 +19,20 @@ import java.time.Duration;
  * (and resumes what the database says is unfinished).
  *
  * <p>Args: {@code --url U --user U --password P --schema S --port P --ca F --cert F --key F --token T
- * --artifacts DIR [--start N]}.
+ * --artifacts DIR [--start N] [--lease-ms MILLIS] [--id CONTROLLER_ID]}.
  */
 public final class ControllerMain {
     public static void main(String[] args) throws Exception {
         PostgresStore store = PostgresStore.builder(arg(args, "--url")).user(arg(args, "--user")).password(arg(args, "--password"))
-                .schema(arg(args, "--schema")).build();
+                .schema(arg(args, "--schema")).lease(Duration.ofMillis(Long.parseLong(optional(args, "--lease-ms", "15000"))))
+                .controllerId(optional(args, "--id", "controller-" + ProcessHandle.current().pid())).build();
         AgentGateway gateway = AgentGateway.builder().host("127.0.0.1").port(Integer.parseInt(arg(args, "--port")))
                 .tls(Path.of(arg(args, "--cert")), Path.of(arg(args, "--key"))).clientCa(Path.of(arg(args, "--ca")))
                 .token(arg(args, "--token")).heartbeat(Duration.ofSeconds(1)).reconnectGrace(Duration.ofSeconds(90)).build();
         DeployKit kit = DeployKit.builder().store(store).transport(gateway.transport()).artifactDir(Path.of(arg(args, "--artifacts"))).build();
         gateway.start(kit.servers());
         System.out.println("controller up on " + gateway.port());
-        String start = optional(args, "--start");
+        String start = optional(args, "--start", null);
         if (start != null) {
             int agents = Integer.parseInt(start);
             while (gateway.connectedAgents().size() < agents) {
@@ -46,19 +47,19 @@ public final class ControllerMain {
     }
 
     private static String arg(String[] args, String name) {
-        String v = optional(args, name);
+        String v = optional(args, name, null);
         if (v == null) {
             throw new IllegalArgumentException(name + " is required");
         }
         return v;
     }
 
-    private static String optional(String[] args, String name) {
+    private static String optional(String[] args, String name, String otherwise) {
         for (int i = 0; i < args.length - 1; i++) {
             if (args[i].equals(name)) {
                 return args[i + 1];
             }
         }
-        return null;
+        return otherwise;
     }
 }

@@ -51,7 +51,7 @@ class ControllerRestartTest {
         List<String> args = List.of("--url", PostgresFixture.url(), "--user", PostgresFixture.user(), "--password",
                 PostgresFixture.password(), "--schema", schema, "--port", Integer.toString(port), "--ca", pki.ca().toString(),
                 "--cert", pki.serverCert().toString(), "--key", pki.serverKey().toString(), "--token", AgentFixtures.TOKEN,
-                "--artifacts", dir.resolve("artifacts").toString());
+                "--artifacts", dir.resolve("artifacts").toString(), "--lease-ms", "3000");
         List<String> first = new ArrayList<>(args);
         first.addAll(List.of("--start", "3"));
         Process controller1 = controller(first, "controller-1.log");
