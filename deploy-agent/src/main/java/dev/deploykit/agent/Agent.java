@@ -53,9 +53,9 @@ final class Agent implements AutoCloseable {
 
     private final AgentConfig config;
     private final String agentId;
-    private final ManagedChannel channel;
-    private final AgentServiceGrpc.AgentServiceStub stub;
-    private final AgentServiceGrpc.AgentServiceBlockingStub blocking;
+    private final List<Controller> controllers = new ArrayList<>();
+    /** Index into {@link #controllers} of the one to connect to next. */
+    private int next;
     private final StepRunner steps;
     private final ArtifactCache cache;
     private final ExecutorService workers = Executors.newCachedThreadPool(r -> {
@@ -78,13 +78,6 @@ final class Agent implements AutoCloseable {
         this.agentId = identity(config);
         this.steps = new StepRunner(config.stateDir(), config.installRoot());
         this.cache = new ArtifactCache(config.stateDir(), config.cacheMaxBytes());
-        this.channel = NettyChannelBuilder.forTarget(config.controller(), credentials(config))
-                .keepAliveTime(30, TimeUnit.SECONDS)
-                .keepAliveTimeout(10, TimeUnit.SECONDS)
-                .keepAliveWithoutCalls(true)
-                .maxInboundMessageSize(4 * 1024 * 1024)
-                .flowControlWindow(8 * 1024 * 1024)
-                .build();
         CallCredentials token = new CallCredentials() {
             @Override
             public void applyRequestMetadata(RequestInfo info, Executor executor, MetadataApplier applier) {
@@ -93,9 +86,23 @@ final class Agent implements AutoCloseable {
                 applier.apply(headers);
             }
         };
-        this.stub = AgentServiceGrpc.newStub(channel).withCallCredentials(token);
-        this.blocking = AgentServiceGrpc.newBlockingStub(channel).withCallCredentials(token);
+        ChannelCredentials credentials = credentials(config);
+        for (String address : config.controllers()) {
+            ManagedChannel channel = NettyChannelBuilder.forTarget(address, credentials)
+                    .keepAliveTime(30, TimeUnit.SECONDS)
+                    .keepAliveTimeout(10, TimeUnit.SECONDS)
+                    .keepAliveWithoutCalls(true)
+                    .maxInboundMessageSize(4 * 1024 * 1024)
+                    .flowControlWindow(8 * 1024 * 1024)
+                    .build();
+            controllers.add(new Controller(address, channel, AgentServiceGrpc.newStub(channel).withCallCredentials(token),
+                    AgentServiceGrpc.newBlockingStub(channel).withCallCredentials(token)));
+        }
     }
+
+    /** One controller's gateway: the agent talks to one at a time. */
+    private record Controller(String address, ManagedChannel channel, AgentServiceGrpc.AgentServiceStub stub,
+            AgentServiceGrpc.AgentServiceBlockingStub blocking) {}
 
     private static ChannelCredentials credentials(AgentConfig config) throws IOException {
         if (config.insecure()) {
@@ -130,29 +137,38 @@ final class Agent implements AutoCloseable {
         IntervalFunction backoff = IntervalFunction.ofExponentialRandomBackoff(500, 2.0, 0.5, 30_000);
         int failures = 0;
         while (!closed) {
-            Session session = new Session();
+            Controller controller = controllers.get(next);
+            Session session = new Session(controller);
             session.start();
             session.ended.await();
             if (closed) {
                 break;
             }
             failures = session.welcomed ? 1 : failures + 1;
+            // with several controllers, a dropped one is most likely gone: try the next
+            next = (next + 1) % controllers.size();
             long wait = backoff.apply(failures);
-            log.warn("connection to {} ended ({}); reconnecting in {} ms", config.controller(), session.why, wait);
+            log.warn("connection to {} ended ({}); connecting to {} in {} ms", controller.address(), session.why,
+                    controllers.get(next).address(), wait);
             TimeUnit.MILLISECONDS.sleep(wait);
         }
     }
 
     /** One Connect stream. */
     private final class Session implements ClientResponseObserver<AgentMessage, ControllerMessage> {
+        final Controller controller;
         final CountDownLatch ended = new CountDownLatch(1);
         volatile boolean welcomed;
         volatile String why = "";
         private Sender out;
         private ScheduledFuture<?> heartbeat;
 
+        Session(Controller controller) {
+            this.controller = controller;
+        }
+
         void start() {
-            stub.connect(this);
+            controller.stub().connect(this);
             out.send(AgentMessage.newBuilder().setHello(hello()).build());
         }
 
@@ -172,9 +188,9 @@ final class Agent implements AutoCloseable {
                     heartbeat = timer.scheduleAtFixedRate(() -> out.send(AgentMessage.newBuilder()
                             .setHeartbeat(Heartbeat.newBuilder().setSentAtMillis(System.currentTimeMillis())).build()),
                             every, every, TimeUnit.MILLISECONDS);
-                    log.info("connected to {} as {}", config.controller(), agentId);
+                    log.info("connected to {} as {}", controller.address(), agentId);
                 }
-                case RUN -> accept(message.getRun());
+                case RUN -> accept(message.getRun(), controller);
                 case CANCEL -> steps.cancel(message.getCancel().getTaskId());
                 default -> { }
             }
@@ -252,7 +268,7 @@ final class Agent implements AutoCloseable {
     }
 
     /** Starts a task unless it is already running here (a re-send after a reconnect). */
-    private void accept(RunTask task) {
+    private void accept(RunTask task, Controller from) {
         if (inFlight.putIfAbsent(task.getTaskId(), Boolean.TRUE) != null) {
             return;
         }
@@ -262,7 +278,7 @@ final class Agent implements AutoCloseable {
                 result = switch (task.getStepCase()) {
                     case EXEC -> steps.run(task.getTaskId(), task.getExec(), new Batcher(task.getTaskId()));
                     case ENSURE_ARTIFACT -> TaskResult.newBuilder().setTaskId(task.getTaskId()).setArtifactPath(cache.ensure(
-                            task.getEnsureArtifact().getSha256(), task.getEnsureArtifact().getSize(), blocking).toString()).build();
+                            task.getEnsureArtifact().getSha256(), task.getEnsureArtifact().getSize(), from.blocking()).toString()).build();
                     default -> TaskResult.newBuilder().setTaskId(task.getTaskId()).setError("unknown step " + task.getStepCase()).build();
                 };
             } catch (Exception e) {
@@ -372,7 +388,7 @@ final class Agent implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        channel.shutdownNow();
+        controllers.forEach(c -> c.channel().shutdownNow());
         workers.shutdownNow();
         timer.shutdownNow();
     }

@@ -14,7 +14,7 @@ import java.util.Properties;
  * The agent's settings, from flags and/or a config file ({@code --config FILE}, {@code key=value}
  * lines with the flag names without dashes; flags win). Errors name the bad flag.
  *
- * @param controller    {@code host:port} of the controller's agent gateway
+ * @param controllers   {@code host:port} of each controller's agent gateway, tried in turn after a drop
  * @param token         the enrollment token (read from {@code --token-file})
  * @param stateDir      identity, journal and artifact cache
  * @param caFile        CA that signed the controller's certificate; required unless insecure
@@ -26,11 +26,13 @@ import java.util.Properties;
  * @param installRoot   {@code --root}: install root other than {@code /} (simulated nodes)
  * @param cacheMaxBytes artifact cache cap ({@code --cache-max-mib}, default 10240)
  */
-record AgentConfig(String controller, String token, Path stateDir, Path caFile, Path certFile, Path keyFile,
+record AgentConfig(List<String> controllers, String token, Path stateDir, Path caFile, Path certFile, Path keyFile,
         boolean insecure, Map<String, String> labels, String agentId, String installRoot, long cacheMaxBytes) {
 
     static final String USAGE = """
-            usage: java -jar deploy-agent.jar --controller HOST:PORT --token-file FILE [options]
+            usage: java -jar deploy-agent.jar --controller HOST:PORT[,HOST:PORT...] --token-file FILE [options]
+              --controller          the controllers' agent gateways; with several, the agent moves to the
+                                    next one whenever its connection drops (controllers sharing a database)
               --state-dir DIR       identity, task journal, artifact cache (default /var/lib/deploykit-agent)
               --ca FILE             CA certificate that signed the controller's certificate (TLS)
               --cert FILE --key FILE  this agent's certificate and key (mutual TLS)
@@ -74,9 +76,12 @@ record AgentConfig(String controller, String token, Path stateDir, Path caFile, 
                 values.putIfAbsent(key, List.of(props.getProperty(key).trim()));
             }
         }
-        String controller = required(values, "controller");
-        if (!controller.matches("[^:\\s]+:[0-9]{1,5}")) {
-            throw new IllegalArgumentException("--controller must be HOST:PORT, but was '" + controller + "'");
+        List<String> controllers = List.of(required(values, "controller").split(",", -1));
+        for (String controller : controllers) {
+            if (!controller.matches("[^:,\\s]+:[0-9]{1,5}")) {
+                throw new IllegalArgumentException("--controller must be HOST:PORT (several separated by commas), but had '"
+                        + controller + "'");
+            }
         }
         Path tokenFile = Path.of(required(values, "token-file"));
         String token;
@@ -110,7 +115,7 @@ record AgentConfig(String controller, String token, Path stateDir, Path caFile, 
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--cache-max-mib must be a number, but was '" + values.get("cache-max-mib").get(0) + "'");
         }
-        return new AgentConfig(controller, token, Path.of(first(values, "state-dir", "/var/lib/deploykit-agent")), ca, cert, key,
+        return new AgentConfig(controllers, token, Path.of(first(values, "state-dir", "/var/lib/deploykit-agent")), ca, cert, key,
                 insecure, labels, first(values, "id", null), first(values, "root", "/"), cacheMib * 1024 * 1024);
     }
 

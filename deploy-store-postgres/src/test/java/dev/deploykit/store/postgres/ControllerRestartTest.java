@@ -19,8 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * kill -9 of the controller process in the middle of a rollout through three real agents; a new
- * controller process on the same database resumes it, and every node's step ran exactly once.
+ * kill -9 of a controller process in the middle of a rollout through three real agents: a new
+ * controller process on the same database resumes it, or a second controller that was running all
+ * along takes it over when the lease runs out; either way every node's step ran exactly once.
  */
 class ControllerRestartTest {
     @TempDir
@@ -43,29 +44,35 @@ class ControllerRestartTest {
         return p;
     }
 
-    @Test
-    void aNewControllerFinishesTheRolloutAndNoStepRunsTwice() throws Exception {
-        AgentFixtures.Pki pki = AgentFixtures.pki(dir);
-        String schema = PostgresFixture.newSchema();
-        int port = freePort();
-        List<String> args = List.of("--url", PostgresFixture.url(), "--user", PostgresFixture.user(), "--password",
+    private static final long LEASE_MS = 3000;
+
+    private List<String> controllerArgs(AgentFixtures.Pki pki, String schema, int port, String id) {
+        return new ArrayList<>(List.of("--url", PostgresFixture.url(), "--user", PostgresFixture.user(), "--password",
                 PostgresFixture.password(), "--schema", schema, "--port", Integer.toString(port), "--ca", pki.ca().toString(),
                 "--cert", pki.serverCert().toString(), "--key", pki.serverKey().toString(), "--token", AgentFixtures.TOKEN,
-                "--artifacts", dir.resolve("artifacts").toString(), "--lease-ms", "3000");
-        List<String> first = new ArrayList<>(args);
-        first.addAll(List.of("--start", "3"));
-        Process controller1 = controller(first, "controller-1.log");
+                "--artifacts", dir.resolve("artifacts-" + id).toString(), "--lease-ms", Long.toString(LEASE_MS), "--id", id));
+    }
+
+    /** Starts agents n1..n3 dialing {@code controllers} ("host:port,host:port"). */
+    private void startAgents(AgentFixtures.Pki pki, String controllers) throws Exception {
         Path token = AgentFixtures.tokenFile(dir, AgentFixtures.TOKEN);
         for (String id : List.of("n1", "n2", "n3")) {
             Path root = Files.createDirectories(dir.resolve("root-" + id));
-            agents.add(new AgentFixtures.AgentProcess(dir.resolve(id), AgentFixtures.tlsArgs(pki, token, port, id, dir.resolve(id), root)).start());
+            List<String> args = AgentFixtures.tlsArgs(pki, token, 0, id, dir.resolve(id), root);
+            args.set(args.indexOf("--controller") + 1, controllers);
+            agents.add(new AgentFixtures.AgentProcess(dir.resolve(id), args).start());
         }
-        // mid-rollout: n1 is done, n2's step is running
-        AgentFixtures.waitUntil(Duration.ofSeconds(90), () -> Files.exists(dir.resolve("root-n2/counter")), "n2's step to start");
-        controller1.destroyForcibly();
-        controller1.waitFor(10, TimeUnit.SECONDS);
+    }
 
-        controller(args, "controller-2.log");
+    /** Kills the first controller once n1 is done and n2's step is running. */
+    private void killMidRollout(Process controller) throws Exception {
+        AgentFixtures.waitUntil(Duration.ofSeconds(90), () -> Files.exists(dir.resolve("root-n2/counter")), "n2's step to start");
+        controller.destroyForcibly();
+        controller.waitFor(10, TimeUnit.SECONDS);
+    }
+
+    /** Waits for the one deployment to finish and checks it succeeded with a gap-free log; returns it. */
+    private DeploymentRecord awaitSuccess(String schema) throws Exception {
         try (PostgresStore store = PostgresStore.builder(PostgresFixture.url()).user(PostgresFixture.user())
                 .password(PostgresFixture.password()).schema(schema).build()) {
             AgentFixtures.waitUntil(Duration.ofMinutes(3), () -> store.deployments().stream().allMatch(d -> d.status().isTerminal()),
@@ -82,11 +89,69 @@ class ControllerRestartTest {
             for (int i = 0; i < seqs.length; i++) {
                 assertEquals(i + 1, seqs[i], "event log without gaps or duplicates");
             }
+            for (String id : List.of("n1", "n2", "n3")) {
+                assertEquals(List.of("run"), Files.readAllLines(dir.resolve("root-" + id + "/counter")), id + "'s step ran exactly once");
+            }
+            return d;
         }
-        for (String id : List.of("n1", "n2", "n3")) {
-            assertEquals(List.of("run"), Files.readAllLines(dir.resolve("root-" + id + "/counter")), id + "'s step ran exactly once");
-        }
+    }
 
+    @Test
+    void aNewControllerFinishesTheRolloutAndNoStepRunsTwice() throws Exception {
+        AgentFixtures.Pki pki = AgentFixtures.pki(dir);
+        String schema = PostgresFixture.newSchema();
+        int port = freePort();
+        List<String> first = controllerArgs(pki, schema, port, "controller-1");
+        first.addAll(List.of("--start", "3"));
+        Process controller1 = controller(first, "controller-1.log");
+        startAgents(pki, "127.0.0.1:" + port);
+        killMidRollout(controller1);
+        controller(controllerArgs(pki, schema, port, "controller-2"), "controller-2.log");
+        awaitSuccess(schema);
+    }
+
+    @Test
+    void aSecondControllerTakesOverWithinTheLeaseAndFinishes() throws Exception {
+        AgentFixtures.Pki pki = AgentFixtures.pki(dir);
+        String schema = PostgresFixture.newSchema();
+        int portA = freePort();
+        int portB = freePort();
+        List<String> a = controllerArgs(pki, schema, portA, "controller-a");
+        a.addAll(List.of("--start", "3"));
+        Process controllerA = controller(a, "controller-a.log");
+        controller(controllerArgs(pki, schema, portB, "controller-b"), "controller-b.log");
+        // agents stay with the first controller that answers: let that be A, which starts the rollout
+        for (String log : List.of("controller-a.log", "controller-b.log")) {
+            AgentFixtures.waitUntil(Duration.ofSeconds(60), () -> readQuietly(dir.resolve(log)).contains("controller up"), log);
+        }
+        // the agents know both controllers and move to the next one when theirs drops
+        startAgents(pki, "127.0.0.1:" + portA + ",127.0.0.1:" + portB);
+        killMidRollout(controllerA);
+        java.time.Instant killed = java.time.Instant.now();
+        DeploymentRecord d = awaitSuccess(schema);
+        try (PostgresStore store = PostgresStore.builder(PostgresFixture.url()).user(PostgresFixture.user())
+                .password(PostgresFixture.password()).schema(schema).build()) {
+            java.time.Instant takenOver = store.events(d.id(), 0).stream()
+                    .filter(e -> e instanceof dev.deploykit.DeployEvent.NodeStatusChanged n && n.message().equals("re-sent after a controller restart"))
+                    .findFirst().orElseThrow().time();
+            // the lease, plus one takeover check (a third of it), plus slack for a loaded machine
+            Duration took = Duration.between(killed, takenOver);
+            assertTrue(took.toMillis() < LEASE_MS + LEASE_MS / 3 + 3000, "controller-b took over after " + took);
+            try (var c = store.dataSource().getConnection(); var rs = c.createStatement().executeQuery(
+                    "select owner, epoch from deployments where id = '" + d.id() + "'")) {
+                rs.next();
+                assertEquals("controller-b", rs.getString(1));
+                assertEquals(2, rs.getLong(2), "one takeover, one fencing epoch more");
+            }
+        }
+    }
+
+    private static String readQuietly(Path file) {
+        try {
+            return Files.exists(file) ? Files.readString(file) : "";
+        } catch (java.io.IOException e) {
+            return "";
+        }
     }
 
     private static int freePort() throws Exception {
