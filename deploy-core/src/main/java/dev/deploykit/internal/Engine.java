@@ -17,6 +17,7 @@ import dev.deploykit.spi.DeploymentRecord;
 import dev.deploykit.spi.NodeContext;
 import dev.deploykit.spi.NodeSession;
 import dev.deploykit.spi.PackageFormat;
+import dev.deploykit.spi.Relay;
 import dev.deploykit.spi.Store;
 import dev.deploykit.spi.Transport;
 import dev.deploykit.store.fs.FileArtifactStore;
@@ -59,6 +60,7 @@ public final class Engine implements DeployKit {
     final ExecutorService nodeThreads = Executors.newCachedThreadPool(daemon("deploykit-node-"));
     final ExecutorService runThreads = Executors.newCachedThreadPool(daemon("deploykit-run-"));
     private final Map<String, DeploymentRun> live = new ConcurrentHashMap<>();
+    private final RelayWorker relayWorker;
     private final ScheduledExecutorService takeover = Executors.newSingleThreadScheduledExecutor(daemon("deploykit-takeover-"));
 
     public Engine(Store store, ArtifactStore artifacts, Path artifactDir, Map<String, Transport> transports,
@@ -72,6 +74,12 @@ public final class Engine implements DeployKit {
         this.groups = new GroupRegistry(this.store, servers);
         this.packages = new PackageRepository(this.store, this.artifacts, this.formats, clock);
         this.planner = new Planner(this.store, this.transports.keySet(), this.formats.keySet());
+        this.relayWorker = this.store.relay().map(relay -> new RelayWorker(this, relay, takeover)).orElse(null);
+        if (relayWorker != null) {
+            Thread t = new Thread(relayWorker::loop, "deploykit-relay");
+            t.setDaemon(true);
+            t.start();
+        }
         adoptUnfinished();
         this.store.takeoverCheckInterval().ifPresent(every -> takeover.scheduleWithFixedDelay(() -> {
             try {
@@ -197,6 +205,19 @@ public final class Engine implements DeployKit {
         return t;
     }
 
+    /**
+     * A session to {@code server}: through its transport, or, when another controller holds the
+     * node's connection, through the store's relay to that controller.
+     */
+    NodeSession open(Server server) {
+        Transport t = transport(server.binding().scheme());
+        Optional<Relay> relay = store.relay();
+        if (relay.isPresent() && !t.reaches(server)) {
+            return new RelaySession(relay.get(), server);
+        }
+        return t.open(server);
+    }
+
     PackageFormat format(String name) {
         PackageFormat f = formats.get(name);
         if (f == null) {
@@ -215,7 +236,7 @@ public final class Engine implements DeployKit {
 
     /** Contacts {@code server}: facts plus the installed version of every known package name. */
     private Server probe(Server server) {
-        try (NodeSession session = transport(server.binding().scheme()).open(server)) {
+        try (NodeSession session = open(server)) {
             var facts = session.facts();
             NodeContext ctx = new NodeContext(facts, session.root(), null);
             Map<String, String> inventory = new HashMap<>();
@@ -236,6 +257,9 @@ public final class Engine implements DeployKit {
         // Running deployments are left unfinished in the store, not cancelled: a DeployKit built on the
         // same store resumes them (a persistent store makes that a controller restart).
         takeover.shutdownNow();
+        if (relayWorker != null) {
+            relayWorker.stop();
+        }
         for (DeploymentRun run : live.values()) {
             if (run.detach()) {
                 try {

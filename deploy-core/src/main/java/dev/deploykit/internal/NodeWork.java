@@ -74,7 +74,7 @@ final class NodeWork {
         try {
             step.begin("connect");
             Server server = engine.registry().require(task.serverId());
-            try (NodeSession session = engine.transport(server.binding().scheme()).open(server)) {
+            try (NodeSession session = engine.open(server)) {
                 Facts facts = session.facts();
                 engine.registry().modify(server.id(), s -> s.withFacts(facts, engine.clock.instant()));
                 NodeContext node = new NodeContext(facts, session.root(), null);

@@ -102,6 +102,11 @@ public interface Store extends AutoCloseable {
         return Optional.empty();
     }
 
+    /** Hands node steps to the controller that can reach the node; empty for a single-controller store. */
+    default Optional<Relay> relay() {
+        return Optional.empty();
+    }
+
     @Override
     default void close() {}
 }

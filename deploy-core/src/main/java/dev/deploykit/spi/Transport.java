@@ -17,6 +17,15 @@ public interface Transport extends AutoCloseable {
      */
     NodeSession open(Server server);
 
+    /**
+     * Whether this controller can reach {@code server} right now without waiting (the agent is
+     * connected here). When it cannot and the store has a {@link Relay}, the engine relays the node's
+     * steps to the controller that can. Default: true.
+     */
+    default boolean reaches(Server server) {
+        return true;
+    }
+
     @Override
     default void close() {}
 }

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.deploykit.Action;
+import dev.deploykit.Artifact;
 import dev.deploykit.BatchSize;
 import dev.deploykit.Command;
 import dev.deploykit.DeployEvent;
@@ -17,6 +18,7 @@ import dev.deploykit.HealthCheck;
 import dev.deploykit.Script;
 import dev.deploykit.ScriptSet;
 import dev.deploykit.StoreException;
+import dev.deploykit.spi.Relay;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -49,6 +51,27 @@ final class Json {
         } catch (JsonProcessingException e) {
             throw new StoreException("cannot decode a stored " + type.getSimpleName() + ": " + e.getMessage(), e, false);
         }
+    }
+
+    // ---- relayed steps ----
+
+    static String step(Relay.Step step) {
+        ObjectNode n = MAPPER.createObjectNode();
+        if (step instanceof Relay.Exec exec) {
+            n.put("type", "exec").put("key", exec.key()).set("command", command(exec.command()));
+        } else {
+            n.put("type", "artifact").set("artifact", MAPPER.valueToTree(((Relay.PlaceArtifact) step).artifact()));
+        }
+        return write(n);
+    }
+
+    static Relay.Step step(String json) {
+        JsonNode n = read(json, JsonNode.class);
+        return switch (n.path("type").asText()) {
+            case "exec" -> new Relay.Exec(n.get("key").asText(), command(n.get("command")));
+            case "artifact" -> new Relay.PlaceArtifact(MAPPER.convertValue(n.get("artifact"), Artifact.class));
+            default -> throw new StoreException("unknown relayed step type '" + n.path("type").asText() + "'");
+        };
     }
 
     // ---- events: the record's fields plus its kind ----

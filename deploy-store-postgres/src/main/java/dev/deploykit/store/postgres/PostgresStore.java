@@ -14,6 +14,7 @@ import dev.deploykit.Server;
 import dev.deploykit.ServerGroup;
 import dev.deploykit.StoreException;
 import dev.deploykit.spi.DeploymentRecord;
+import dev.deploykit.spi.Relay;
 import dev.deploykit.spi.Store;
 import io.github.resilience4j.core.IntervalFunction;
 import java.sql.SQLException;
@@ -65,6 +66,8 @@ public final class PostgresStore implements Store {
     /** Deployments this controller owns, with the fencing epoch it owns each under. */
     private final Map<String, Long> held = new ConcurrentHashMap<>();
     private final ScheduledExecutorService renewer;
+    private final Notifier notifier;
+    private final PostgresRelay relay;
     private final IntervalFunction backoff = IntervalFunction.ofExponentialBackoff(Duration.ofMillis(100), 2.0, Duration.ofSeconds(5));
 
     private PostgresStore(Builder b) {
@@ -90,6 +93,8 @@ public final class PostgresStore implements Store {
             t.setDaemon(true);
             return t;
         });
+        this.notifier = new Notifier(b.schema == null ? "deploykit_relay" : "deploykit_relay_" + b.schema, b.url, b.user, b.password);
+        this.relay = new PostgresRelay(this, controllerId, notifier);
         long every = Math.max(1, lease.toMillis() / 3);
         renewer.scheduleWithFixedDelay(this::renewLeases, every, every, TimeUnit.MILLISECONDS);
     }
@@ -170,6 +175,10 @@ public final class PostgresStore implements Store {
         });
     }
 
+    <T> T transaction(String what, java.util.function.Function<Handle, T> work) {
+        return retrying(what, () -> jdbi.inTransaction(work::apply));
+    }
+
     private <T> T query(String what, java.util.function.Function<Handle, T> work) {
         return retrying(what, () -> jdbi.withHandle(work::apply));
     }
@@ -209,6 +218,12 @@ public final class PostgresStore implements Store {
     @Override
     public Optional<Duration> takeoverCheckInterval() {
         return Optional.of(lease.dividedBy(3));
+    }
+
+    /** Steps for nodes whose agents are connected to another controller go through the database. */
+    @Override
+    public Optional<Relay> relay() {
+        return Optional.of(relay);
     }
 
     /** Extends the leases of the unfinished deployments this controller owns; forgets those it lost. */
@@ -499,6 +514,7 @@ public final class PostgresStore implements Store {
     @Override
     public void close() {
         renewer.shutdownNow();
+        notifier.close();
         pool.close();
     }
 

@@ -14,7 +14,8 @@ import java.time.Duration;
 
 /**
  * A controller process for restart tests: PostgreSQL store plus an agent gateway with mutual TLS on
- * a fixed loopback port. With {@code --start N} it waits for N agents and starts a rollout whose
+ * a fixed loopback port. With {@code --start N} it waits for N agents (connected here or to another
+ * controller on the same database) and starts a rollout whose
  * step appends a line to {@code counter} in each node's root and sleeps; without it, it only serves
  * (and resumes what the database says is unfinished).
  *
@@ -35,7 +36,8 @@ public final class ControllerMain {
         String start = optional(args, "--start", null);
         if (start != null) {
             int agents = Integer.parseInt(start);
-            while (gateway.connectedAgents().size() < agents) {
+            // registered by any controller on the database: some agents may be connected to another one
+            while (kit.servers().list().size() < agents) {
                 Thread.sleep(100);
             }
             Deployment d = kit.start(DeployPlan.builder()

@@ -55,8 +55,15 @@ class ControllerRestartTest {
 
     /** Starts agents n1..n3 dialing {@code controllers} ("host:port,host:port"). */
     private void startAgents(AgentFixtures.Pki pki, String controllers) throws Exception {
+        startAgents(pki, controllers, controllers, controllers);
+    }
+
+    /** Starts agents n1, n2, n3, each dialing its own list of controllers. */
+    private void startAgents(AgentFixtures.Pki pki, String... controllersOf) throws Exception {
         Path token = AgentFixtures.tokenFile(dir, AgentFixtures.TOKEN);
-        for (String id : List.of("n1", "n2", "n3")) {
+        for (int i = 0; i < 3; i++) {
+            String id = "n" + (i + 1);
+            String controllers = controllersOf[i];
             Path root = Files.createDirectories(dir.resolve("root-" + id));
             List<String> args = AgentFixtures.tlsArgs(pki, token, 0, id, dir.resolve(id), root);
             args.set(args.indexOf("--controller") + 1, controllers);
@@ -110,22 +117,29 @@ class ControllerRestartTest {
         awaitSuccess(schema);
     }
 
+    /**
+     * n1's agent is connected to controller B, n2's and n3's to A, which starts the rollout: A relays
+     * n1's step to B through the database. Then A is killed while n2's step runs: B takes the
+     * deployment over within the lease, n2 and n3 move to B, and B finishes it.
+     */
     @Test
-    void aSecondControllerTakesOverWithinTheLeaseAndFinishes() throws Exception {
+    void twoControllersWithAgentsSplitRunOneRolloutAndTheSurvivorTakesOver() throws Exception {
         AgentFixtures.Pki pki = AgentFixtures.pki(dir);
         String schema = PostgresFixture.newSchema();
         int portA = freePort();
         int portB = freePort();
-        List<String> a = controllerArgs(pki, schema, portA, "controller-a");
-        a.addAll(List.of("--start", "3"));
-        Process controllerA = controller(a, "controller-a.log");
+        List<String> argsA = controllerArgs(pki, schema, portA, "controller-a");
+        argsA.addAll(List.of("--start", "3"));
+        Process controllerA = controller(argsA, "controller-a.log");
         controller(controllerArgs(pki, schema, portB, "controller-b"), "controller-b.log");
         // agents stay with the first controller that answers: let that be A, which starts the rollout
         for (String log : List.of("controller-a.log", "controller-b.log")) {
             AgentFixtures.waitUntil(Duration.ofSeconds(60), () -> readQuietly(dir.resolve(log)).contains("controller up"), log);
         }
-        // the agents know both controllers and move to the next one when theirs drops
-        startAgents(pki, "127.0.0.1:" + portA + ",127.0.0.1:" + portB);
+        // the agents know both controllers, start with the first in their list, and move on when it drops
+        String a = "127.0.0.1:" + portA;
+        String b = "127.0.0.1:" + portB;
+        startAgents(pki, b + "," + a, a + "," + b, a + "," + b);
         killMidRollout(controllerA);
         java.time.Instant killed = java.time.Instant.now();
         DeploymentRecord d = awaitSuccess(schema);

@@ -176,15 +176,21 @@ public final class AgentGateway implements AutoCloseable {
         Server known = servers.get(hello.getAgentId()).orElse(null);
         if (known == null) {
             servers.register(new Server(hello.getAgentId(), hello.getHostname(), hello.getAddressesList(), hello.getLabelsMap(),
-                    Binding.agent(hello.getAgentId()), facts, hello.getInventoryMap(), now));
+                    binding(hello), facts, hello.getInventoryMap(), now));
         } else {
             Map<String, String> labels = new HashMap<>(hello.getLabelsMap());
             labels.putAll(known.labels());
             Map<String, String> inventory = new HashMap<>(known.inventory());
             inventory.putAll(hello.getInventoryMap());
-            servers.update(new Server(known.id(), hello.getHostname(), hello.getAddressesList(), labels, known.binding(), facts,
+            servers.update(new Server(known.id(), hello.getHostname(), hello.getAddressesList(), labels, binding(hello), facts,
                     inventory, now));
         }
+    }
+
+    /** The agent binding, with the install root the agent reported (what other controllers relaying to it need). */
+    private static Binding binding(Hello hello) {
+        String root = hello.getInstallRoot().isEmpty() ? "/" : hello.getInstallRoot();
+        return new Binding("agent", Map.of("agentId", Binding.agent(hello.getAgentId()).require("agentId"), "root", root));
     }
 
     private final class Service extends AgentServiceGrpc.AgentServiceImplBase {

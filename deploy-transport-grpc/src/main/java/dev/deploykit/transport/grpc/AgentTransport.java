@@ -44,6 +44,13 @@ public final class AgentTransport implements Transport {
      * A session on the server's agent. An agent that is not connected right now (it is reconnecting,
      * or this controller just restarted) is waited for up to the gateway's reconnect grace.
      */
+    /** True while the server's agent is connected to this controller's gateway. */
+    @Override
+    public boolean reaches(Server server) {
+        AgentLink link = gateway.link(server.binding().require("agentId"));
+        return link != null && link.connected();
+    }
+
     @Override
     public NodeSession open(Server server) {
         String agentId = server.binding().require("agentId");
