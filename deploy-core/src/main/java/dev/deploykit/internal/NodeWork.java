@@ -75,6 +75,9 @@ final class NodeWork {
             step.begin("connect");
             Server server = engine.registry().require(task.serverId());
             try (NodeSession session = engine.open(server)) {
+                if (session instanceof RelaySession) {
+                    reporter.output(step.task, "stdout", "relayed: the node's agent is connected to another controller, which runs its steps");
+                }
                 Facts facts = session.facts();
                 engine.registry().modify(server.id(), s -> s.withFacts(facts, engine.clock.instant()));
                 NodeContext node = new NodeContext(facts, session.root(), null);
