@@ -92,6 +92,9 @@ public final class SshTransport implements Transport {
         client.setServerKeyVerifier(hostKeys);
         client.setHostConfigEntryResolver(HostConfigEntryResolver.EMPTY);
         client.setKeyIdentityProvider(KeyIdentityProvider.wrapKeyPairs(keys));
+        if (b.agentSocket != null) {
+            client.setAgentFactory(UnixSocketAgent.factory(b.agentSocket));
+        }
         client.setPasswordIdentityProvider(session -> List.of());
         client.setUserAuthFactories(List.of(UserAuthPublicKeyFactory.INSTANCE));
         CoreModuleProperties.HEARTBEAT_INTERVAL.set(client, b.keepAlive);
@@ -198,7 +201,8 @@ public final class SshTransport implements Transport {
 
     private static List<KeyPair> loadKeys(Builder b) {
         List<Path> files = new ArrayList<>(b.identities);
-        if (files.isEmpty()) {
+        // with an agent, the default key files are left to it (they are often passphrase-protected)
+        if (files.isEmpty() && b.agentSocket == null) {
             Path ssh = Path.of(System.getProperty("user.home"), ".ssh");
             for (String name : List.of("id_ed25519", "id_ecdsa", "id_rsa")) {
                 if (Files.isReadable(ssh.resolve(name))) {
@@ -240,6 +244,7 @@ public final class SshTransport implements Transport {
         private Path knownHosts = Path.of(System.getProperty("user.home"), ".ssh", "known_hosts");
         private boolean trustOnFirstUse;
         private final List<Path> identities = new ArrayList<>();
+        private Path agentSocket;
         private PassphraseProvider passphrases;
         private Duration connectTimeout = Duration.ofSeconds(15);
         private Duration keepAlive = Duration.ofSeconds(30);
@@ -268,9 +273,22 @@ public final class SshTransport implements Transport {
             return this;
         }
 
-        /** A private key file (OpenSSH or PEM). Default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exist. */
+        /**
+         * A private key file (OpenSSH or PEM). Default, when neither this nor {@link #sshAgent} is
+         * given: ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exist.
+         */
         public Builder identity(Path keyFile) {
             identities.add(keyFile);
+            return this;
+        }
+
+        /**
+         * Also authenticate with the keys an ssh-agent holds, through its socket (usually
+         * {@code $SSH_AUTH_SOCK}); the agent signs, the keys never enter this process. The agent is
+         * not forwarded to nodes.
+         */
+        public Builder sshAgent(Path socket) {
+            this.agentSocket = java.util.Objects.requireNonNull(socket, "socket");
             return this;
         }
 
