@@ -11,9 +11,11 @@ import dev.deploykit.spi.ArtifactStore;
 import dev.deploykit.spi.ExecResult;
 import dev.deploykit.spi.NodeSession;
 import dev.deploykit.spi.OutputListener;
+import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -24,14 +26,11 @@ import java.util.concurrent.TimeUnit;
 import org.apache.sshd.client.channel.ChannelExec;
 import org.apache.sshd.client.channel.ClientChannelEvent;
 import org.apache.sshd.client.session.ClientSession;
-import org.apache.sshd.sftp.client.SftpClient;
-import org.apache.sshd.sftp.client.SftpClientFactory;
-import org.apache.sshd.sftp.client.impl.SftpOutputStreamAsync;
 
 /**
- * A {@link NodeSession} over one shared SSH connection: each command is an exec channel, artifacts
- * go over an SFTP channel opened on first use. Used by one thread at a time; closing it closes the
- * SFTP channel, not the connection, which the transport reuses.
+ * A {@link NodeSession} over one shared SSH connection: each command is an exec channel, and so is
+ * each artifact upload (streamed to a remote {@code cat}, see {@link #PLACE}). Used by one thread at
+ * a time; closing it leaves the connection to the transport, which reuses it.
  */
 final class SshNodeSession implements NodeSession {
     private static final Duration CHANNEL_OPEN = Duration.ofSeconds(30);
@@ -42,8 +41,6 @@ final class SshNodeSession implements NodeSession {
     private final ClientSession session;
     private final String root;
     private final String sudo;
-    private SftpClient sftp;
-    private String cacheDir;
 
     SshNodeSession(SshTransport transport, String serverId, ClientSession session, String root, String sudo) {
         this.transport = transport;
@@ -141,113 +138,105 @@ final class SshNodeSession implements NodeSession {
             + "else sha256sum -- \"$1\"; fi | cut -d' ' -f1; }; ";
 
     /**
-     * One round trip: creates the cache dir, then prints the digest of the cached file (empty when
-     * absent) and the size of a partial upload (0 when absent).
+     * Places an artifact in one exec channel, so one remote shell per artifact (as many as scp
+     * starts). Creates the cache dir and prints {@code dir D} (its absolute path); answers
+     * {@code present} when the cached copy's digest is right; else prints {@code offset N} (the size of
+     * a kept partial upload), appends stdin to the partial file ({@code cat}: {@code head -c} copies in
+     * 8 KiB steps and cost a third of a fan-out's CPU), and, once it has the artifact's size, moves
+     * it into place if its digest is right ({@code placed}) or deletes it ({@code mismatch D}, exit
+     * 3). An upload cut short keeps its partial file ({@code short}, exit 4) for the next try.
+     * Args: $1 dir, $2 sha256 (the file name), $3 size.
      */
-    private static final String PREPARE = HASH + "mkdir -p -- \"$1\" || exit 1; "
-            + "if [ -f \"$2\" ]; then h \"$2\"; else echo; fi; if [ -f \"$3\" ]; then wc -c < \"$3\"; else echo 0; fi";
-
-    /** One round trip: moves the upload into place when its digest is $2, else prints the digest and fails. */
-    private static final String COMMIT = HASH + "d=$(h \"$1\"); if [ \"$d\" = \"$2\" ]; then mv -f -- \"$1\" \"$3\"; "
-            + "else echo \"$d\"; rm -f -- \"$1\"; exit 3; fi";
+    private static final String PLACE = HASH + "mkdir -p -- \"$1\" && cd -- \"$1\" || exit 1; echo \"dir $(pwd)\"; "
+            + "if [ -f \"$2\" ] && [ \"$(h \"$2\")\" = \"$2\" ]; then echo present; exit 0; fi; "
+            + "p=\"$2.partial\"; have=0; if [ -f \"$p\" ]; then have=$(wc -c < \"$p\"); fi; "
+            + "if [ \"$have\" -gt \"$3\" ]; then rm -f -- \"$p\"; have=0; fi; "
+            + "echo \"offset $have\"; "
+            + "cat >> \"$p\" || exit 1; "
+            + "if [ \"$(wc -c < \"$p\")\" -ne \"$3\" ]; then echo short; exit 4; fi; "
+            + "d=$(h \"$p\"); if [ \"$d\" = \"$2\" ]; then mv -f -- \"$p\" \"$2\" && echo placed; "
+            + "else echo \"mismatch $d\"; rm -f -- \"$p\"; exit 3; fi";
 
     @Override
     public String ensureArtifact(Artifact artifact, ArtifactStore source) {
         try {
-            String dir = cacheDir() + "/sha256";
-            String target = dir + "/" + artifact.sha256();
-            String partial = target + ".partial";
-            List<String> state = capture(Command.shell(PREPARE, dir, target, partial)).lines().map(String::trim).toList();
-            if (state.size() != 2) {
-                throw new TransportException(serverId, "unexpected answer while preparing the artifact cache: " + state, null, true);
+            Placement first = place(artifact, source);
+            if (first.ok()) {
+                return first.path();
             }
-            if (artifact.sha256().equals(state.get(0))) {
-                return target;
+            if (first.mismatch() && first.resumedFrom() > 0) {
+                // the kept partial file was not a prefix of this artifact (it is deleted now): start over once
+                Placement again = place(artifact, source);
+                if (again.ok()) {
+                    return again.path();
+                }
+                first = again;
             }
-            long have = Long.parseLong(state.get(1));
-            if (have > artifact.size()) {
-                have = 0;
-            }
-            upload(artifact, source, partial, have);
-            if (commit(artifact, partial, target) != null && have > 0) {
-                // the kept partial file was not a prefix of this artifact: start over once
-                upload(artifact, source, partial, 0);
-            } else {
-                return target;
-            }
-            String actual = commit(artifact, partial, target);
-            if (actual != null) {
+            if (first.mismatch()) {
                 throw new TransportException(serverId, "artifact digest mismatch after upload: expected " + artifact.sha256()
-                        + ", the node computed " + actual, null, true);
+                        + ", the node computed " + first.answer().substring("mismatch ".length()), null, true);
             }
-            return target;
+            throw new TransportException(serverId, "cannot place artifact " + artifact.sha256() + ": " + first.answer(), null, true);
         } catch (IOException e) {
             throw new TransportException(serverId, "cannot upload artifact " + artifact.sha256() + ": " + e.getMessage(), e, true);
         }
     }
 
-    /** Verifies the upload on the node and moves it into place; returns the wrong digest, or null when done. */
-    private String commit(Artifact artifact, String partial, String target) {
-        StringBuilder out = new StringBuilder();
-        ExecResult result = exec(Command.shell(COMMIT, partial, artifact.sha256(), target), (stream, line) -> {
-            if (stream.equals("stdout")) {
-                out.append(line);
-            }
-        });
-        if (result.ok()) {
-            return null;
+    /** What {@link #PLACE} answered last, where the upload started, and the artifact's path on the node. */
+    private record Placement(String answer, long resumedFrom, String path) {
+        boolean ok() {
+            return answer.equals("present") || answer.equals("placed");
         }
-        if (result.exitCode() == 3) {
-            return out.toString().trim();
+
+        boolean mismatch() {
+            return answer.startsWith("mismatch ");
         }
-        throw new TransportException(serverId, "cannot verify the uploaded artifact: exit " + result.exitCode() + ": " + result.stderrTail(), null, true);
     }
 
-    private void upload(Artifact artifact, ArtifactStore source, String partial, long offset) throws IOException {
+    private Placement place(Artifact artifact, ArtifactStore source) throws IOException {
         transport.bulkhead.acquirePermission();
-        try (InputStream in = source.open(artifact.sha256(), offset);
-                OutputStream raw = offset == 0
-                        ? sftp().write(partial, transport.options().uploadBufferSize(), SftpClient.OpenMode.Write,
-                                SftpClient.OpenMode.Create, SftpClient.OpenMode.Truncate)
-                        : sftp().write(partial, transport.options().uploadBufferSize(), SftpClient.OpenMode.Write,
-                                SftpClient.OpenMode.Create)) {
-            ((SftpOutputStreamAsync) raw).setOffset(offset);
-            in.transferTo(raw);
+        Command command = Command.shell(PLACE, cacheDir() + "/sha256", artifact.sha256(), Long.toString(artifact.size()));
+        try (ChannelExec channel = session.createExecChannel(RemoteCommand.render(command, sudo))) {
+            ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+            channel.setErr(stderr);
+            channel.open().verify(CHANNEL_OPEN);
+            BufferedReader answers = new BufferedReader(new InputStreamReader(channel.getInvertedOut(), StandardCharsets.UTF_8));
+            String dir = answers.readLine();
+            String path = dir != null && dir.startsWith("dir /") ? dir.substring("dir ".length()) + "/" + artifact.sha256() : null;
+            String first = path == null ? dir : answers.readLine();
+            long offset = -1;
+            String last = first;
+            if (first != null && first.startsWith("offset ")) {
+                offset = Long.parseLong(first.substring("offset ".length()).trim());
+                try (InputStream in = source.open(artifact.sha256(), offset); OutputStream remote = channel.getInvertedIn()) {
+                    byte[] buffer = new byte[128 * 1024];
+                    for (int n; (n = in.read(buffer)) > 0; ) {
+                        remote.write(buffer, 0, n);
+                    }
+                }
+                last = answers.readLine();
+            }
+            channel.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), CHANNEL_OPEN);
+            if (last == null) {
+                String err = stderr.toString(StandardCharsets.UTF_8).lines()
+                        .filter(l -> !l.startsWith(RemoteCommand.PID_MARKER)).reduce("", (a, b) -> a + b + "\n").trim();
+                last = "exit " + channel.getExitStatus() + (err.isEmpty() ? "" : ": " + err);
+            }
+            return new Placement(last, Math.max(0, offset), path);
         } finally {
             transport.bulkhead.onComplete();
         }
     }
 
-    private String cacheDir() throws IOException {
-        if (cacheDir == null) {
-            String configured = transport.options().remoteCacheDir();
-            if (!root.equals("/")) {
-                cacheDir = root.replaceAll("/+$", "") + "/var/cache/deploykit";
-            } else if (configured.startsWith("/")) {
-                cacheDir = configured;
-            } else {
-                cacheDir = sftp().canonicalPath(".") + "/" + configured;
-            }
-        }
-        return cacheDir;
-    }
-
-    private SftpClient sftp() throws IOException {
-        if (sftp == null) {
-            sftp = SftpClientFactory.instance().createSftpClient(session);
-        }
-        return sftp;
+    /** The node's artifact cache: under the install root on a simulated node, else as configured (relative to home). */
+    private String cacheDir() {
+        String configured = transport.options().remoteCacheDir();
+        return root.equals("/") ? configured : root.replaceAll("/+$", "") + "/var/cache/deploykit";
     }
 
     @Override
     public void close() {
-        if (sftp != null) {
-            try {
-                sftp.close();
-            } catch (IOException ignored) {
-                // the connection stays usable; a half-closed SFTP channel is dropped with it
-            }
-        }
+        // the connection is the transport's, reused by the next session to this node
     }
 
     /** Passes stderr through, except the {@code DKPID} line the remote wrapper prints first. */

@@ -254,7 +254,6 @@ public final class SshTransport implements Transport {
         private int breakerFailures = 3;
         private Duration breakerOpenFor = Duration.ofSeconds(30);
         private String remoteCacheDir = ".cache/deploykit";
-        private int uploadBufferSize = 255 * 1024;
 
         private Builder() {}
 
@@ -346,18 +345,8 @@ public final class SshTransport implements Transport {
             return this;
         }
 
-        /** SFTP write size; several writes are in flight at once. Default 255 KiB, the most OpenSSH accepts. */
-        public Builder uploadBufferSize(int bytes) {
-            this.uploadBufferSize = bytes;
-            return this;
-        }
-
         String remoteCacheDir() {
             return remoteCacheDir;
-        }
-
-        int uploadBufferSize() {
-            return uploadBufferSize;
         }
 
         Duration connectTimeout() {

@@ -15,7 +15,6 @@ import org.apache.sshd.common.keyprovider.FileKeyPairProvider;
 import org.apache.sshd.server.SshServer;
 import org.apache.sshd.server.config.keys.AuthorizedKeysAuthenticator;
 import org.apache.sshd.server.shell.ProcessShellFactory;
-import org.apache.sshd.sftp.server.SftpSubsystemFactory;
 
 /**
  * SSH servers for tests and benchmarks, all on loopback with keys made by {@code ssh-keygen}: MINA's embedded
@@ -77,7 +76,6 @@ public final class SshFixtures {
         server.setPasswordAuthenticator(null);
         server.setKeyboardInteractiveAuthenticator(null);
         server.setCommandFactory((channel, command) -> new ProcessShellFactory(command, "/bin/sh", "-c", command).createShell(channel));
-        server.setSubsystemFactories(List.of(new SftpSubsystemFactory()));
         server.start();
         return new Sshd() {
             @Override

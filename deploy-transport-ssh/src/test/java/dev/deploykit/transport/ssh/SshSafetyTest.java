@@ -124,6 +124,8 @@ class SshSafetyTest {
     private static final class Counting implements ArtifactStore {
         final ArtifactStore delegate;
         final AtomicLong served = new AtomicLong();
+        /** Serving fails once this many bytes went out (a cut connection); negative: never. */
+        volatile long failAfter = -1;
 
         Counting(ArtifactStore delegate) {
             this.delegate = delegate;
@@ -144,7 +146,10 @@ class SshSafetyTest {
             return new FilterInputStream(delegate.open(sha256, offset)) {
                 @Override
                 public int read(byte[] b, int off, int len) throws IOException {
-                    int n = super.read(b, off, len);
+                    if (failAfter >= 0 && served.get() >= failAfter) {
+                        throw new IOException("connection cut");
+                    }
+                    int n = super.read(b, off, Math.min(len, 64 * 1024));
                     if (n > 0) {
                         served.addAndGet(n);
                     }
@@ -180,6 +185,26 @@ class SshSafetyTest {
             assertEquals(3 * 1024 * 1024, artifacts.served.get(), "only the missing 3 MiB are sent");
             assertTrue(java.util.Arrays.equals(data, Files.readAllBytes(Path.of(path))));
             assertFalse(Files.exists(cache.resolve(artifact.sha256() + ".partial")));
+
+            // an upload cut after 2 MiB keeps what arrived; the next try sends only the rest
+            Files.delete(Path.of(path));
+            artifacts.served.set(0);
+            artifacts.failAfter = 2 * 1024 * 1024;
+            TransportException cut = assertThrows(TransportException.class, () -> s.ensureArtifact(artifact, artifacts));
+            assertTrue(cut.retryable(), cut.getMessage());
+            assertFalse(Files.exists(Path.of(path)), "an incomplete upload is never put in place");
+            // what was sent before the cut is still landing on the node
+            Path partial = cache.resolve(artifact.sha256() + ".partial");
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (Files.size(partial) < 2 * 1024 * 1024 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals(2 * 1024 * 1024, Files.size(partial), "everything sent before the cut is kept");
+            artifacts.failAfter = -1;
+            artifacts.served.set(0);
+            s.ensureArtifact(artifact, artifacts);
+            assertEquals(data.length - 2 * 1024 * 1024, artifacts.served.get(), "resumed from the kept partial file");
+            assertTrue(java.util.Arrays.equals(data, Files.readAllBytes(Path.of(path))));
 
             // a partial file that is not a prefix of the artifact is detected and the upload restarts
             Files.delete(Path.of(path));
