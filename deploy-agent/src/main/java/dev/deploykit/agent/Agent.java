@@ -58,6 +58,7 @@ final class Agent implements AutoCloseable {
     private int next;
     private final StepRunner steps;
     private final ArtifactCache cache;
+    private final Fences fences;
     private final ExecutorService workers = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "agent-task");
         t.setDaemon(true);
@@ -78,6 +79,7 @@ final class Agent implements AutoCloseable {
         this.agentId = identity(config);
         this.steps = new StepRunner(config.stateDir(), config.installRoot());
         this.cache = new ArtifactCache(config.stateDir(), config.cacheMaxBytes());
+        this.fences = new Fences(config.stateDir());
         CallCredentials token = new CallCredentials() {
             @Override
             public void applyRequestMetadata(RequestInfo info, Executor executor, MetadataApplier applier) {
@@ -275,12 +277,20 @@ final class Agent implements AutoCloseable {
         workers.submit(() -> {
             TaskResult result;
             try {
-                result = switch (task.getStepCase()) {
-                    case EXEC -> steps.run(task.getTaskId(), task.getExec(), new Batcher(task.getTaskId()));
-                    case ENSURE_ARTIFACT -> TaskResult.newBuilder().setTaskId(task.getTaskId()).setArtifactPath(cache.ensure(
-                            task.getEnsureArtifact().getSha256(), task.getEnsureArtifact().getSize(), from.blocking()).toString()).build();
-                    default -> TaskResult.newBuilder().setTaskId(task.getTaskId()).setError("unknown step " + task.getStepCase()).build();
-                };
+                String refused = fences.admit(task.getFencingScope(), task.getFencingEpoch());
+                if (refused != null) {
+                    log.warn("task {}: {}", task.getTaskId(), refused);
+                    result = TaskResult.newBuilder().setTaskId(task.getTaskId()).setExitCode(-1).setError(refused).build();
+                } else {
+                    result = switch (task.getStepCase()) {
+                        case EXEC -> steps.run(task.getTaskId(), task.getExec(), new Batcher(task.getTaskId()));
+                        case ENSURE_ARTIFACT -> TaskResult.newBuilder().setTaskId(task.getTaskId()).setArtifactPath(cache.ensure(
+                                task.getEnsureArtifact().getSha256(), task.getEnsureArtifact().getSize(), from.blocking()).toString())
+                                .build();
+                        default -> TaskResult.newBuilder().setTaskId(task.getTaskId()).setError("unknown step " + task.getStepCase())
+                                .build();
+                    };
+                }
             } catch (Exception e) {
                 log.warn("task {} failed: {}", task.getTaskId(), e.toString());
                 result = TaskResult.newBuilder().setTaskId(task.getTaskId()).setExitCode(-1).setError(e.toString()).build();

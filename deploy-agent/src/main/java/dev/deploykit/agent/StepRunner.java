@@ -222,7 +222,7 @@ final class StepRunner {
         }
     }
 
-    private static String safe(String id) {
+    static String safe(String id) {
         if (!id.matches("[A-Za-z0-9._-]{1,128}") || id.startsWith(".")) {
             throw new IllegalArgumentException("task id '" + id + "' is not a safe file name");
         }

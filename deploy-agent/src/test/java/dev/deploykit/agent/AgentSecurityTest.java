@@ -5,7 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.deploykit.Binding;
+import dev.deploykit.Command;
 import dev.deploykit.DeployKit;
+import dev.deploykit.Server;
+import dev.deploykit.TransportException;
+import dev.deploykit.spi.NodeSession;
+import dev.deploykit.spi.OutputListener;
 import dev.deploykit.transport.grpc.AgentGateway;
 import dev.deploykit.transport.grpc.proto.AgentMessage;
 import dev.deploykit.transport.grpc.proto.AgentServiceGrpc;
@@ -71,6 +77,37 @@ class AgentSecurityTest {
         }, "'" + logFragment + "' in the agent log of " + id);
         assertFalse(gateway.connectedAgents().contains(id));
         assertTrue(kit.servers().get(id).isEmpty(), id + " must not be registered");
+    }
+
+    /** Runs {@code touch marker} through the agent, fenced as {@code scope}/{@code epoch}. */
+    private void touchFenced(String id, String scope, long epoch, Path marker) {
+        try (NodeSession s = gateway.transport().open(Server.of(id, Binding.agent(id), java.util.Map.of()))) {
+            s.fence(scope, epoch);
+            assertEquals(0, s.exec(Command.of("touch", marker.toString()), OutputListener.IGNORE).exitCode());
+        }
+    }
+
+    @Test
+    void aTaskFromAControllerThatLostTheDeploymentIsRefusedEvenAfterAnAgentRestart() throws Exception {
+        Path root = Files.createDirectories(dir.resolve("root-fenced"));
+        List<String> args = AgentFixtures.tlsArgs(pki, AgentFixtures.tokenFile(dir, AgentFixtures.TOKEN), gateway.port(), "fenced",
+                dir.resolve("fenced"), root);
+        AgentFixtures.AgentProcess a = agent("fenced", args);
+        AgentFixtures.waitUntil(Duration.ofSeconds(30), () -> gateway.connectedAgents().contains("fenced"), "the agent to connect");
+        touchFenced("fenced", "d-1", 2, root.resolve("new-owner"));
+
+        TransportException stale = assertThrows(TransportException.class, () -> touchFenced("fenced", "d-1", 1, root.resolve("stale")));
+        assertTrue(stale.getMessage().contains("fencing epoch 2"), stale.getMessage());
+        assertFalse(Files.exists(root.resolve("stale")), "the stale controller's command did not run");
+
+        a.kill9();
+        agents.add(new AgentFixtures.AgentProcess(dir.resolve("fenced"), args).start());
+        AgentFixtures.waitUntil(Duration.ofSeconds(30), () -> gateway.connectedAgents().contains("fenced"), "the agent to reconnect");
+        assertThrows(TransportException.class, () -> touchFenced("fenced", "d-1", 1, root.resolve("stale-after-restart")));
+        assertFalse(Files.exists(root.resolve("stale-after-restart")), "the agent remembers the epoch across restarts");
+        touchFenced("fenced", "d-2", 1, root.resolve("other-deployment"));
+        touchFenced("fenced", "d-1", 3, root.resolve("next-owner"));
+        assertTrue(Files.exists(root.resolve("other-deployment")) && Files.exists(root.resolve("next-owner")));
     }
 
     @Test

@@ -75,6 +75,7 @@ final class NodeWork {
             step.begin("connect");
             Server server = engine.registry().require(task.serverId());
             try (NodeSession session = engine.open(server)) {
+                session.fence(task.deploymentId(), engine.store.epoch(task.deploymentId()));
                 if (session instanceof RelaySession) {
                     reporter.output(step.task, "stdout", "relayed: the node's agent is connected to another controller, which runs its steps");
                 }

@@ -25,6 +25,8 @@ final class RelaySession implements NodeSession {
 
     private final Relay relay;
     private final Server server;
+    private String fenceScope = "";
+    private long fenceEpoch;
 
     RelaySession(Relay relay, Server server) {
         this.relay = relay;
@@ -54,7 +56,14 @@ final class RelaySession implements NodeSession {
 
     @Override
     public ExecResult exec(String key, Command command, OutputListener output) {
-        return await(new Relay.Exec(key, command), output, command.timeoutOr(Command.DEFAULT_TIMEOUT)).result();
+        return await(new Relay.Exec(key, command, fenceScope, fenceEpoch), output, command.timeoutOr(Command.DEFAULT_TIMEOUT)).result();
+    }
+
+    /** Travels with every relayed exec; the controller running it fences its own session with it. */
+    @Override
+    public void fence(String scope, long epoch) {
+        this.fenceScope = scope;
+        this.fenceEpoch = epoch;
     }
 
     private Relay.Outcome await(Relay.Step step, OutputListener output, Duration runs) {

@@ -93,6 +93,7 @@ final class RelayWorker {
                     () -> new TransportException(claimed.serverId(), "no server " + claimed.serverId(), null, false));
             try (NodeSession session = engine.transport(server.binding().scheme()).open(server)) {
                 if (claimed.step() instanceof Relay.Exec exec) {
+                    session.fence(exec.fenceScope(), exec.fenceEpoch());
                     OutputListener output = me::add;
                     outcome = new Relay.Outcome(session.exec(exec.key(), exec.command(), output), null, null, false);
                 } else {

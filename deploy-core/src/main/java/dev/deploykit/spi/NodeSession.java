@@ -43,6 +43,14 @@ public interface NodeSession extends AutoCloseable {
         return exec(command, output);
     }
 
+    /**
+     * Marks the commands sent from now on as coming from the owner of {@code scope} (a deployment)
+     * at fencing {@code epoch}. A transport whose nodes can check it (the agent) refuses a command
+     * whose epoch is lower than one the node has already seen for the scope: it can only come from
+     * a controller that lost the deployment to another. Epoch 0 means no fencing. Default: ignored.
+     */
+    default void fence(String scope, long epoch) {}
+
     @Override
     void close();
 }

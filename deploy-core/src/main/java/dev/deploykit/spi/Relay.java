@@ -21,8 +21,11 @@ public interface Relay {
     /** A step for another controller to run. */
     sealed interface Step permits Exec, PlaceArtifact {}
 
-    /** Run {@code command} under {@code key} (see {@link NodeSession#exec(String, Command, OutputListener)}). */
-    record Exec(String key, Command command) implements Step {}
+    /**
+     * Run {@code command} under {@code key} (see {@link NodeSession#exec(String, Command, OutputListener)}),
+     * fenced as the requester's session is (see {@link NodeSession#fence}).
+     */
+    record Exec(String key, Command command, String fenceScope, long fenceEpoch) implements Step {}
 
     /** Make {@code artifact} present on the node (the claimer reads it from its own artifact store). */
     record PlaceArtifact(Artifact artifact) implements Step {}

@@ -91,6 +91,11 @@ public interface Store extends AutoCloseable {
         return true;
     }
 
+    /** The fencing epoch under which this controller owns {@code deploymentId}; 0 when there is no fencing. */
+    default long epoch(String deploymentId) {
+        return 0;
+    }
+
     /** Gives up ownership of {@code deploymentId}, so another controller may take it over at once. */
     default void release(String deploymentId) {}
 

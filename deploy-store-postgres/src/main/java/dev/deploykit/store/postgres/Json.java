@@ -58,7 +58,8 @@ final class Json {
     static String step(Relay.Step step) {
         ObjectNode n = MAPPER.createObjectNode();
         if (step instanceof Relay.Exec exec) {
-            n.put("type", "exec").put("key", exec.key()).set("command", command(exec.command()));
+            n.put("type", "exec").put("key", exec.key()).put("fenceScope", exec.fenceScope()).put("fenceEpoch", exec.fenceEpoch())
+                    .set("command", command(exec.command()));
         } else {
             n.put("type", "artifact").set("artifact", MAPPER.valueToTree(((Relay.PlaceArtifact) step).artifact()));
         }
@@ -68,7 +69,8 @@ final class Json {
     static Relay.Step step(String json) {
         JsonNode n = read(json, JsonNode.class);
         return switch (n.path("type").asText()) {
-            case "exec" -> new Relay.Exec(n.get("key").asText(), command(n.get("command")));
+            case "exec" -> new Relay.Exec(n.get("key").asText(), command(n.get("command")), n.path("fenceScope").asText(""),
+                    n.path("fenceEpoch").asLong(0));
             case "artifact" -> new Relay.PlaceArtifact(MAPPER.convertValue(n.get("artifact"), Artifact.class));
             default -> throw new StoreException("unknown relayed step type '" + n.path("type").asText() + "'");
         };

@@ -205,6 +205,11 @@ public final class PostgresStore implements Store {
     }
 
     @Override
+    public long epoch(String deploymentId) {
+        return held.getOrDefault(deploymentId, 0L);
+    }
+
+    @Override
     public void release(String deploymentId) {
         Long epoch = held.remove(deploymentId);
         if (epoch != null) {

@@ -74,6 +74,8 @@ public final class AgentTransport implements Transport {
     private final class Session implements NodeSession {
         private final String serverId;
         private final AgentLink link;
+        private String fenceScope = "";
+        private long fenceEpoch;
 
         Session(String serverId, AgentLink link) {
             this.serverId = serverId;
@@ -120,7 +122,7 @@ public final class AgentTransport implements Transport {
             if (command.runAs() != null) {
                 exec.setRunAs(command.runAs());
             }
-            RunTask task = RunTask.newBuilder().setTaskId(key).setExec(exec).build();
+            RunTask task = RunTask.newBuilder().setTaskId(key).setExec(exec).setFencingScope(fenceScope).setFencingEpoch(fenceEpoch).build();
             TaskResult result = await(task, output, timeout);
             if (!result.getError().isEmpty()) {
                 throw new TransportException(serverId, "agent could not run " + command.argv().get(0) + ": " + result.getError(), null, false);
@@ -154,6 +156,12 @@ public final class AgentTransport implements Transport {
 
         private String newTaskId() {
             return UUID.randomUUID().toString();
+        }
+
+        @Override
+        public void fence(String scope, long epoch) {
+            this.fenceScope = scope == null ? "" : scope;
+            this.fenceEpoch = epoch;
         }
 
         @Override
