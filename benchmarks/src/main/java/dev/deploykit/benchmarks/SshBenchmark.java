@@ -1,8 +1,6 @@
 package dev.deploykit.benchmarks;
 
 import dev.deploykit.Artifact;
-import dev.deploykit.Binding;
-import dev.deploykit.Server;
 import dev.deploykit.spi.NodeSession;
 import dev.deploykit.store.fs.FileArtifactStore;
 import dev.deploykit.transport.ssh.SshFixtures;
@@ -12,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -59,12 +56,12 @@ public final class SshBenchmark {
             double scpRate = sizeMib / (scp / 1e9);
             List<String> rows = new ArrayList<>();
             try (SshTransport warm = SshFixtures.transport(dir, userKey, hostKey, ports);
-                    NodeSession node = warm.open(server(servers.get(0), dir.resolve("warmup")))) {
+                    NodeSession node = warm.open(SshFixtures.server("bench-" + servers.get(0).port(), servers.get(0), dir.resolve("warmup")))) {
                 node.ensureArtifact(fanArtifact, store); // JIT and connection warm-up, not measured
             }
             for (int run = 0; run < 3; run++) {
                 try (SshTransport ssh = SshFixtures.builder(dir, userKey, hostKey, ports).build();
-                        NodeSession node = ssh.open(server(servers.get(0), dir.resolve("tp-" + run)))) {
+                        NodeSession node = ssh.open(SshFixtures.server("bench-" + servers.get(0).port(), servers.get(0), dir.resolve("tp-" + run)))) {
                     node.facts(); // connect before timing
                     long t0 = System.nanoTime();
                     node.ensureArtifact(bigArtifact, store);
@@ -91,7 +88,7 @@ public final class SshBenchmark {
                 for (int i = 0; i < targets; i++) {
                     int n = i;
                     all.add(pool.submit(() -> {
-                        try (NodeSession node = ssh.open(server(servers.get(n), dir.resolve("fan-" + n)))) {
+                        try (NodeSession node = ssh.open(SshFixtures.server("bench-" + servers.get(n).port(), servers.get(n), dir.resolve("fan-" + n)))) {
                             node.ensureArtifact(fanArtifact, store);
                         }
                         return null;
@@ -116,10 +113,6 @@ public final class SshBenchmark {
         }
     }
 
-    private static Server server(SshFixtures.Sshd sshd, Path root) {
-        return Server.of("bench-" + sshd.port(), new Binding("ssh", Map.of("host", "127.0.0.1", "port", Integer.toString(sshd.port()),
-                "user", sshd.user(), "root", root.toString())), Map.of());
-    }
 
     /** Runs one scp per target at once, each copying {@code files.get(0)}; returns the wall time. */
     private static long scp(Path dir, SshFixtures.Key key, Path knownHosts, List<Path> files, List<SshFixtures.Sshd> targets,

@@ -4,18 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.deploykit.Binding;
 import dev.deploykit.Command;
 import dev.deploykit.Requirements;
-import dev.deploykit.Server;
 import dev.deploykit.TransportException;
 import dev.deploykit.spi.NodeSession;
-import dev.deploykit.spi.OutputListener;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -54,10 +50,6 @@ class SshAgentAuthTest {
         return socket;
     }
 
-    private static Server node(SshFixtures.Sshd sshd, Path root) {
-        return Server.of("node", new Binding("ssh", Map.of("host", "127.0.0.1", "port", Integer.toString(sshd.port()),
-                "user", sshd.user(), "root", root.toString())), Map.of());
-    }
 
     @Test
     void theAgentSignsAndTheCommandRuns() throws Exception {
@@ -67,7 +59,7 @@ class SshAgentAuthTest {
             Path socket = agentHolding(user);
             try (SshTransport ssh = SshTransport.builder().knownHosts(SshFixtures.knownHosts(tmp, host, List.of(sshd.port())))
                     .sshAgent(socket).build();
-                    NodeSession s = ssh.open(node(sshd, tmp))) {
+                    NodeSession s = ssh.open(SshFixtures.server("node", sshd, tmp))) {
                 StringBuilder out = new StringBuilder();
                 assertEquals(0, s.exec(Command.of("echo", "via agent"), (stream, line) -> out.append(line)).exitCode());
                 assertEquals("via agent", out.toString());
@@ -84,7 +76,7 @@ class SshAgentAuthTest {
             Path socket = agentHolding(stranger);
             try (SshTransport ssh = SshTransport.builder().knownHosts(SshFixtures.knownHosts(tmp, host, List.of(sshd.port())))
                     .sshAgent(socket).build()) {
-                TransportException e = assertThrows(TransportException.class, () -> ssh.open(node(sshd, tmp)));
+                TransportException e = assertThrows(TransportException.class, () -> ssh.open(SshFixtures.server("node", sshd, tmp)));
                 assertTrue(e.getMessage().contains("cannot log in"), e.getMessage());
             }
         }

@@ -1,6 +1,8 @@
 package dev.deploykit.transport.ssh;
 
+import dev.deploykit.Binding;
 import dev.deploykit.Requirements;
+import dev.deploykit.Server;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -10,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.sshd.common.keyprovider.FileKeyPairProvider;
 import org.apache.sshd.server.SshServer;
@@ -178,6 +181,12 @@ public final class SshFixtures {
     /** A transport that trusts exactly these servers' host keys and logs in with {@code userKey}. */
     public static SshTransport transport(Path dir, Key userKey, Key hostKey, List<Integer> ports) throws IOException {
         return builder(dir, userKey, hostKey, ports).build();
+    }
+
+    /** A server {@code id} reached through {@code sshd} on loopback, with install root {@code root}. */
+    public static Server server(String id, Sshd sshd, Path root) {
+        return Server.of(id, new Binding("ssh", Map.of("host", "127.0.0.1", "port", Integer.toString(sshd.port()),
+                "user", sshd.user(), "root", root.toString())), Map.of());
     }
 
     public static SshTransport.Builder builder(Path dir, Key userKey, Key hostKey, List<Integer> ports) throws IOException {

@@ -39,10 +39,6 @@ class SshSafetyTest {
         return KeyUtils.getFingerPrint(PublicKeyEntry.parsePublicKeyEntry(key.publicLine()).resolvePublicKey(null, Map.of(), null));
     }
 
-    private static Server node(SshFixtures.Sshd sshd, Path root) {
-        return Server.of("node", new Binding("ssh", Map.of("host", "127.0.0.1", "port", Integer.toString(sshd.port()),
-                "user", sshd.user(), "root", root.toString())), Map.of());
-    }
 
     @Test
     void changedHostKeyIsRefusedWithBothFingerprintsAndNothingRuns() throws Exception {
@@ -53,7 +49,7 @@ class SshSafetyTest {
         try (SshFixtures.Sshd sshd = SshFixtures.mina(tmp, actual, user);
                 SshTransport ssh = SshFixtures.transport(tmp, user, known, List.of(sshd.port()))) {
             TransportException e = assertThrows(TransportException.class, () -> {
-                try (NodeSession s = ssh.open(node(sshd, tmp))) {
+                try (NodeSession s = ssh.open(SshFixtures.server("node", sshd, tmp))) {
                     s.exec(Command.of("touch", marker.toString()), OutputListener.IGNORE);
                 }
             });
@@ -72,19 +68,19 @@ class SshSafetyTest {
         Path knownHosts = Files.createFile(tmp.resolve("known_hosts"));
         try (SshFixtures.Sshd sshd = SshFixtures.mina(tmp, host, user)) {
             try (SshTransport strict = SshTransport.builder().knownHosts(knownHosts).identity(user.file()).build()) {
-                TransportException e = assertThrows(TransportException.class, () -> strict.open(node(sshd, tmp)));
+                TransportException e = assertThrows(TransportException.class, () -> strict.open(SshFixtures.server("node", sshd, tmp)));
                 assertTrue(e.getMessage().contains("is not in " + knownHosts), e.getMessage());
                 assertTrue(e.getMessage().contains(fingerprint(host)), e.getMessage());
             }
             assertEquals("", Files.readString(knownHosts));
             try (SshTransport tofu = SshTransport.builder().knownHosts(knownHosts).identity(user.file()).trustOnFirstUse(true).build();
-                    NodeSession s = tofu.open(node(sshd, tmp))) {
+                    NodeSession s = tofu.open(SshFixtures.server("node", sshd, tmp))) {
                 assertEquals(0, s.exec(Command.of("true"), OutputListener.IGNORE).exitCode());
             }
             String recorded = Files.readString(knownHosts);
             assertTrue(recorded.contains(host.publicLine().split(" ")[1]), recorded);
             try (SshTransport strictAgain = SshTransport.builder().knownHosts(knownHosts).identity(user.file()).build();
-                    NodeSession s = strictAgain.open(node(sshd, tmp))) {
+                    NodeSession s = strictAgain.open(SshFixtures.server("node", sshd, tmp))) {
                 assertEquals(0, s.exec(Command.of("true"), OutputListener.IGNORE).exitCode(), "the recorded key is trusted from now on");
             }
         }
@@ -97,7 +93,7 @@ class SshSafetyTest {
         SshFixtures.Key stranger = SshFixtures.keygen(tmp, "stranger");
         try (SshFixtures.Sshd sshd = SshFixtures.mina(tmp, host, user);
                 SshTransport ssh = SshFixtures.transport(tmp, stranger, host, List.of(sshd.port()))) {
-            TransportException e = assertThrows(TransportException.class, () -> ssh.open(node(sshd, tmp)));
+            TransportException e = assertThrows(TransportException.class, () -> ssh.open(SshFixtures.server("node", sshd, tmp)));
             assertTrue(e.getMessage().contains("cannot log in"), e.getMessage());
             assertFalse(e.retryable());
         }
@@ -176,7 +172,7 @@ class SshSafetyTest {
         Path cache = root.resolve("var/cache/deploykit/sha256");
         try (SshFixtures.Sshd sshd = SshFixtures.mina(tmp, host, user);
                 SshTransport ssh = SshFixtures.transport(tmp, user, host, List.of(sshd.port()));
-                NodeSession s = ssh.open(node(sshd, root))) {
+                NodeSession s = ssh.open(SshFixtures.server("node", sshd, root))) {
             // a connection cut after 5 MiB left this partial file behind
             Files.createDirectories(cache);
             Files.write(cache.resolve(artifact.sha256() + ".partial"), java.util.Arrays.copyOf(data, 5 * 1024 * 1024));
