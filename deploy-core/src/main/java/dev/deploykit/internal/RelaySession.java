@@ -19,8 +19,8 @@ import java.util.UUID;
  * the node last reported; the install root comes from the server's binding.
  */
 final class RelaySession implements NodeSession {
-    /** How long a step may wait for a controller that reaches its node. */
-    static final Duration CLAIM_WAIT = Duration.ofSeconds(60);
+    /** How long a step may wait for a controller that reaches its node (as long as an agent's reconnect grace). */
+    static final Duration CLAIM_WAIT = Duration.ofMinutes(2);
     private static final Duration POLL = Duration.ofSeconds(1);
 
     private final Relay relay;

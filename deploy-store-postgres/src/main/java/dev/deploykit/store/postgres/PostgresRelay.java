@@ -93,6 +93,10 @@ final class PostgresRelay implements Relay {
 
     private List<Claimed> tryClaim(Predicate<String> reaches, int max) {
         return store.transaction("claim relayed steps", h -> {
+            // steps nobody will read any more: their requester died, or gave up while the claimer died
+            h.createUpdate("""
+                    delete from relay_steps where created_at < now() - interval '1 hour'
+                       and (outcome is not null or abandoned or claimed_by is null or claimed_until < now())""").execute();
             List<Claimed> open = h.createQuery("""
                     select id, server_id, step::text from relay_steps
                      where outcome is null and not abandoned and (claimed_by is null or claimed_until < now())

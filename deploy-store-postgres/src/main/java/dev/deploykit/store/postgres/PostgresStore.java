@@ -93,10 +93,17 @@ public final class PostgresStore implements Store {
             t.setDaemon(true);
             return t;
         });
-        this.notifier = new Notifier(b.schema == null ? "deploykit_relay" : "deploykit_relay_" + b.schema, b.url, b.user, b.password);
+        this.notifier = new Notifier(relayChannel(b.schema), b.url, b.user, b.password);
         this.relay = new PostgresRelay(this, controllerId, notifier);
         long every = Math.max(1, lease.toMillis() / 3);
         renewer.scheduleWithFixedDelay(this::renewLeases, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    /** The NOTIFY channel of the relay: one per schema, within PostgreSQL's 63-character identifiers. */
+    static String relayChannel(String schema) {
+        String channel = "deploykit_relay_" + (schema == null ? "default" : schema);
+        return channel.length() <= 63 ? channel
+                : "deploykit_relay_" + Integer.toHexString(schema.hashCode()) + "_" + schema.substring(0, 30);
     }
 
     private static String defaultControllerId() {
