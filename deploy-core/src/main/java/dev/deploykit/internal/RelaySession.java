@@ -4,6 +4,7 @@ import dev.deploykit.Artifact;
 import dev.deploykit.Command;
 import dev.deploykit.Facts;
 import dev.deploykit.Server;
+import dev.deploykit.StoreException;
 import dev.deploykit.TransportException;
 import dev.deploykit.spi.ArtifactStore;
 import dev.deploykit.spi.ExecResult;
@@ -67,7 +68,15 @@ final class RelaySession implements NodeSession {
     }
 
     private Relay.Outcome await(Relay.Step step, OutputListener output, Duration runs) {
-        long id = relay.submit(server.id(), step);
+        try {
+            return follow(relay.submit(server.id(), step), output, runs);
+        } catch (StoreException e) {
+            // the store stayed unreachable past its own retries: a failed step on this node, not a lost thread
+            throw new TransportException(server.id(), "cannot relay the step through the store: " + e.getMessage(), e, true);
+        }
+    }
+
+    private Relay.Outcome follow(long id, OutputListener output, Duration runs) {
         long claimDeadline = System.nanoTime() + CLAIM_WAIT.toNanos();
         long deadline = claimDeadline + runs.toNanos();
         int seen = 0;
@@ -98,7 +107,11 @@ final class RelaySession implements NodeSession {
                 }
             }
         } catch (InterruptedException e) {
-            relay.abandon(id);
+            try {
+                relay.abandon(id); // before re-asserting the interrupt, which a pooled connection would refuse
+            } catch (StoreException ignored) {
+                // the claimer notices at its next report, or its claim runs out
+            }
             Thread.currentThread().interrupt();
             throw new TransportException(server.id(), "interrupted while the step ran on another controller", e, false);
         }
