@@ -38,7 +38,7 @@ public final class AgentBenchmark {
         int fanoutAgents = SshBenchmark.intArg(args, "--fanout-agents", 30);
         int fanoutMib = SshBenchmark.intArg(args, "--fanout-mib", 64);
         Path reportFile = Path.of(SshBenchmark.stringArg(args, "--report", "benchmarks/reports/agent.md"));
-        Path dir = Files.createTempDirectory("dk-bench-agent-");
+        Path dir = Report.scratchDir("dk-bench-agent-");
         AgentFixtures.Pki pki = AgentFixtures.pki(dir);
         Report report = new Report("Agent protocol benchmark");
 

@@ -37,6 +37,31 @@ final class Report {
         return bytes / (1024.0 * 1024.0);
     }
 
+    /** A scratch directory that is deleted when the JVM exits: benchmark files run into gigabytes. */
+    static Path scratchDir(String prefix) throws IOException {
+        Path dir = Files.createTempDirectory(prefix);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(dir)));
+        return dir;
+    }
+
+    /** Deletes {@code dir} and everything below it, as far as it can. */
+    static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var all = Files.walk(dir)) {
+            all.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    // left behind; the rest still goes
+                }
+            });
+        } catch (IOException e) {
+            System.err.println("could not clean " + dir + ": " + e.getMessage());
+        }
+    }
+
     static String seconds(long nanos) {
         return String.format("%.2f s", nanos / 1e9);
     }

@@ -30,7 +30,7 @@ public final class SshBenchmark {
         int fanoutMib = intArg(args, "--fanout-mib", 64);
         int targets = intArg(args, "--targets", 30);
         Path reportFile = Path.of(stringArg(args, "--report", "benchmarks/reports/ssh.md"));
-        Path dir = Files.createTempDirectory("dk-bench-ssh-");
+        Path dir = Report.scratchDir("dk-bench-ssh-");
         Report report = new Report("SSH transport benchmark");
 
         SshFixtures.Key hostKey = SshFixtures.keygen(dir, "host_ed25519");
@@ -71,6 +71,8 @@ public final class SshBenchmark {
                     ours = System.nanoTime() - t0;
                 }
                 uploadRatios.add((double) scp / ours);
+                Report.deleteTree(dir.resolve("tp-" + round));
+                Report.deleteTree(dir.resolve("scp-single-" + round + "-" + servers.get(0).port()));
                 report.add(String.format("| %d | %s (%.0f MiB/s) | %s (%.0f MiB/s) | %.2fx |", round, Report.seconds(scp),
                         sizeMib / (scp / 1e9), Report.seconds(ours), sizeMib / (ours / 1e9), (double) scp / ours));
             }
@@ -89,6 +91,10 @@ public final class SshBenchmark {
                 long scpFan = scp(dir, userKey, knownHosts, List.of(fan), servers.subList(0, targets), "fan-" + round);
                 long ours = fanOut(dir, userKey, hostKey, ports, servers.subList(0, targets), fanArtifact, store, "fan-" + round);
                 fanRatios.add((double) scpFan / ours);
+                for (SshFixtures.Sshd target : servers.subList(0, targets)) { // 2 x 30 x 64 MiB a round
+                    Report.deleteTree(dir.resolve("fan-" + round + "-" + target.port()));
+                    Report.deleteTree(dir.resolve("scp-fan-" + round + "-" + target.port()));
+                }
                 report.add(String.format("| %d | %s (%.0f MiB/s) | %s (%.0f MiB/s) | %.2fx |", round, Report.seconds(scpFan),
                         total / (scpFan / 1e9), Report.seconds(ours), total / (ours / 1e9), (double) scpFan / ours));
             }
