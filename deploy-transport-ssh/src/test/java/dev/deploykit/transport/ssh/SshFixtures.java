@@ -104,6 +104,11 @@ public final class SshFixtures {
 
     /** A real OpenSSH sshd on a loopback port, logging in as the current user. Needs root (privilege separation). */
     public static Sshd openssh(Path dir, Key hostKey, Key userKey) throws Exception {
+        return openssh(dir, hostKey, userKey, System.getProperty("user.name"));
+    }
+
+    /** A real OpenSSH sshd on a loopback port that lets {@code login} (an existing account) in with {@code userKey}. */
+    public static Sshd openssh(Path dir, Key hostKey, Key userKey, String login) throws Exception {
         Path sshd = Requirements.tool("sshd", "to test against a real OpenSSH server");
         if (!"root".equals(System.getProperty("user.name"))) {
             String message = "OpenSSH sshd tests need root (sshd privilege separation)";
@@ -155,7 +160,7 @@ public final class SshFixtures {
 
             @Override
             public String user() {
-                return System.getProperty("user.name");
+                return login;
             }
 
             @Override
