@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Builds the benchmarks and runs them, writing Markdown reports to benchmarks/reports/.
+# The SSH scenario logs in as the account dkbench (created when missing: needs root, as sshd does).
 #   benchmarks/run.sh            full run (issue targets: 256 MiB upload, 64 MiB to 30 targets)
 #   benchmarks/run.sh --smoke    a short run for CI: small sizes, same code paths, no targets judged
 set -euo pipefail
@@ -11,10 +12,10 @@ fi
 jdk=$($JAVA -version 2>&1 | head -1 | tr -dc '0-9.' | cut -d. -f1)
 case "${1:-}" in
   --smoke|--smoke-no-build)
-    $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.SshBenchmark \
+    $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.SshBenchmark --login dkbench \
       --size-mib 8 --fanout-mib 4 --targets 3 --report "benchmarks/reports/smoke-ssh-jdk$jdk.md" ;;
   *)
-    $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.SshBenchmark \
+    $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.SshBenchmark --login dkbench \
       --size-mib 256 --fanout-mib 64 --targets 30 --report "benchmarks/reports/ssh-jdk$jdk.md" ;;
 esac
 case "${1:-}" in

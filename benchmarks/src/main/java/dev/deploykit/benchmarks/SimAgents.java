@@ -9,6 +9,8 @@ import dev.deploykit.transport.grpc.proto.FetchArtifactRequest;
 import dev.deploykit.transport.grpc.proto.Hello;
 import dev.deploykit.transport.grpc.proto.RunTask;
 import dev.deploykit.transport.grpc.proto.TaskResult;
+import com.google.protobuf.ByteOutput;
+import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.TlsChannelCredentials;
@@ -93,10 +95,38 @@ public final class SimAgents {
         String sha = task.getEnsureArtifact().getSha256();
         MessageDigest digest = Sha256.newDigest();
         Iterator<ArtifactChunk> chunks = stub.fetchArtifact(FetchArtifactRequest.newBuilder().setSha256(sha).build());
-        while (chunks.hasNext()) {
-            for (ByteBuffer b : chunks.next().getData().asReadOnlyByteBufferList()) {
-                digest.update(b);
+        ByteOutput hash = new ByteOutput() { // as the agent does: straight from the chunk's array
+            @Override
+            public void write(byte value) {
+                digest.update(value);
             }
+
+            @Override
+            public void write(byte[] value, int offset, int length) {
+                digest.update(value, offset, length);
+            }
+
+            @Override
+            public void writeLazy(byte[] value, int offset, int length) {
+                digest.update(value, offset, length);
+            }
+
+            @Override
+            public void write(ByteBuffer value) {
+                digest.update(value);
+            }
+
+            @Override
+            public void writeLazy(ByteBuffer value) {
+                digest.update(value);
+            }
+        };
+        try {
+            while (chunks.hasNext()) {
+                UnsafeByteOperations.unsafeWriteTo(chunks.next().getData(), hash);
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
         String actual = Sha256.hex(digest);
         TaskResult.Builder r = TaskResult.newBuilder().setTaskId(task.getTaskId()).setArtifactPath("/sim/" + actual);
