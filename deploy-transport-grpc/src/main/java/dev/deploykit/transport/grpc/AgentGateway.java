@@ -284,16 +284,18 @@ public final class AgentGateway implements AutoCloseable {
                 synchronized (lock) {
                     try {
                         while (!done[0] && out.isReady() && !out.isCancelled()) {
-                            byte[] chunk = in.readNBytes(options.chunkBytes);
-                            if (chunk.length == 0) {
+                            // readNBytes(int) would read in 8 KiB steps and copy them together; this reads into the chunk itself
+                            byte[] chunk = new byte[options.chunkBytes];
+                            int n = in.readNBytes(chunk, 0, chunk.length);
+                            if (n == 0) {
                                 done[0] = true;
                                 in.close();
                                 out.onCompleted();
                                 return;
                             }
-                            artifactBytesServed.addAndGet(chunk.length);
+                            artifactBytesServed.addAndGet(n);
                             // the chunk array is never touched again, so wrap it instead of copying it
-                            out.onNext(ArtifactChunk.newBuilder().setData(UnsafeByteOperations.unsafeWrap(chunk)).build());
+                            out.onNext(ArtifactChunk.newBuilder().setData(UnsafeByteOperations.unsafeWrap(chunk, 0, n)).build());
                         }
                         if (out.isCancelled() && !done[0]) {
                             done[0] = true;
