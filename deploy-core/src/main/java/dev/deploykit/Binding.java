@@ -1,6 +1,5 @@
 package dev.deploykit;
 
-import dev.deploykit.internal.Checks;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;

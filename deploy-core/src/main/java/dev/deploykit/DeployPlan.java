@@ -1,6 +1,5 @@
 package dev.deploykit;
 
-import dev.deploykit.internal.Checks;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;

@@ -1,6 +1,5 @@
 package dev.deploykit;
 
-import dev.deploykit.internal.Checks;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.Collectors;

@@ -1,6 +1,5 @@
 package dev.deploykit;
 
-import dev.deploykit.internal.Checks;
 
 /** A named command within a {@link ScriptSet}. */
 public record Script(String name, Command command) {

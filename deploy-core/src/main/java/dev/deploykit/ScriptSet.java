@@ -1,6 +1,5 @@
 package dev.deploykit;
 
-import dev.deploykit.internal.Checks;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;

@@ -1,6 +1,5 @@
 package dev.deploykit;
 
-import dev.deploykit.internal.Checks;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;

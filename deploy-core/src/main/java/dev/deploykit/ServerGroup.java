@@ -1,6 +1,5 @@
 package dev.deploykit;
 
-import dev.deploykit.internal.Checks;
 import java.util.Set;
 import java.util.TreeSet;
 

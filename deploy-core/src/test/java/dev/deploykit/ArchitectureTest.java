@@ -10,7 +10,10 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
-/** deploy-core stays free of network, protobuf, SSH and SQL libraries, and internals stay internal. */
+/**
+ * deploy-core stays free of network, protobuf, SSH and SQL libraries, and internals stay internal:
+ * only the engine and {@code DeployKit.java} use {@code dev.deploykit.internal}, anywhere in the repository.
+ */
 class ArchitectureTest {
     private static final Path MAIN = Path.of("src/main/java");
     private static final List<String> FORBIDDEN = List.of("io.grpc", "com.google.protobuf", "org.apache.sshd", "org.jdbi",
@@ -40,6 +43,22 @@ class ArchitectureTest {
                         .map(l -> MAIN.relativize(p) + ": " + l.trim()))
                 .toList();
         assertEquals(List.of(), offenders);
+    }
+
+    @Test
+    void onlyTheEngineAndDeployKitUseInternalsAnywhereInTheRepository() {
+        Path repo = Path.of("..").toAbsolutePath().normalize();
+        List<Path> sources = InternalImports.javaFiles(repo);
+        assertTrue(sources.stream().anyMatch(p -> p.toString().contains("deploy-agent")), "not the repository root: " + repo);
+        assertEquals(List.of(), InternalImports.offenders(sources));
+    }
+
+    @Test
+    void theCheckCatchesAnImportAndAFullyQualifiedUse(@org.junit.jupiter.api.io.TempDir Path tmp) throws IOException {
+        String engine = "dev.deploykit." + "internal.Engine"; // split, so that this file is not an offender itself
+        Path bad = Files.writeString(tmp.resolve("Bad.java"),
+                "package x;\nimport " + engine + ";\nclass Bad { Object o = " + engine + ".class; }\n");
+        assertEquals(2, InternalImports.offenders(List.of(bad)).size());
     }
 
     private static List<String> lines(Path p) {

@@ -1,6 +1,7 @@
 package dev.deploykit.agent;
 
-import dev.deploykit.internal.OsRelease;
+import dev.deploykit.Facts;
+import dev.deploykit.spi.support.DaemonThreads;
 import dev.deploykit.transport.grpc.proto.AgentMessage;
 import dev.deploykit.transport.grpc.proto.AgentServiceGrpc;
 import dev.deploykit.transport.grpc.proto.ControllerMessage;
@@ -31,8 +32,8 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -59,16 +60,8 @@ final class Agent implements AutoCloseable {
     private final StepRunner steps;
     private final ArtifactCache cache;
     private final Fences fences;
-    private final ExecutorService workers = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "agent-task");
-        t.setDaemon(true);
-        return t;
-    });
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "agent-heartbeat");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService workers = Executors.newCachedThreadPool(DaemonThreads.factory("agent-task-"));
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("agent-heartbeat-"));
     private final Map<String, Boolean> inFlight = new ConcurrentHashMap<>();
     private volatile Sender sender;
     private volatile boolean closed;
@@ -224,7 +217,7 @@ final class Agent implements AutoCloseable {
     }
 
     private Hello hello() {
-        Hello.Builder hello = Hello.newBuilder().setAgentId(agentId).setAgentVersion(VERSION).setArch(OsRelease.jvmArch())
+        Hello.Builder hello = Hello.newBuilder().setAgentId(agentId).setAgentVersion(VERSION).setArch(Facts.jvmArch())
                 .putAllLabels(config.labels()).setInstallRoot(config.installRoot()).addAllRunningTaskIds(steps.runningIds());
         try {
             hello.setHostname(InetAddress.getLocalHost().getHostName());
@@ -239,8 +232,7 @@ final class Agent implements AutoCloseable {
             log.warn("cannot read host name or addresses: {}", e.getMessage());
         }
         hello.putAllInventory(bundleInventory());
-        Path own = Path.of(config.installRoot(), "etc/os-release");
-        Path osRelease = !config.installRoot().equals("/") && Files.isRegularFile(own) ? own : Path.of("/etc/os-release");
+        Path osRelease = Facts.osReleaseFile(Path.of(config.installRoot()));
         try {
             hello.setOsRelease(Files.readString(osRelease));
         } catch (IOException e) {

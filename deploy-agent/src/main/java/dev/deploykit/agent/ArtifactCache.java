@@ -1,6 +1,6 @@
 package dev.deploykit.agent;
 
-import dev.deploykit.internal.Sha256;
+import dev.deploykit.spi.support.Sha256;
 import dev.deploykit.transport.grpc.proto.AgentServiceGrpc;
 import dev.deploykit.transport.grpc.proto.ArtifactChunk;
 import dev.deploykit.transport.grpc.proto.FetchArtifactRequest;

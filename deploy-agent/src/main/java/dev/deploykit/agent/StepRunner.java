@@ -1,8 +1,9 @@
 package dev.deploykit.agent;
 
-import dev.deploykit.internal.LineSink;
-import dev.deploykit.internal.ProcessRunner;
 import dev.deploykit.spi.OutputListener;
+import dev.deploykit.spi.support.LineSink;
+import dev.deploykit.spi.support.ProcessGroup;
+import dev.deploykit.spi.support.ProcessRunner;
 import dev.deploykit.transport.grpc.proto.Exec;
 import dev.deploykit.transport.grpc.proto.TaskResult;
 import java.io.File;
@@ -38,7 +39,6 @@ final class StepRunner {
      */
     private static final String WRAPPER = "o=$1; e=$2; x=$3; p=$4; shift 4; echo $$ > \"$p.tmp\" && mv \"$p.tmp\" \"$p\" || exit 125; "
             + "\"$@\" >\"$o\" 2>\"$e\" </dev/null; c=$?; echo \"$c\" > \"$x.tmp\" && mv \"$x.tmp\" \"$x\"";
-    private static final Path SETSID = Path.of("/usr/bin/setsid");
     private final Path journal;
     private final Path defaultCwd;
     private final Map<String, Long> running = new ConcurrentHashMap<>();
@@ -91,7 +91,7 @@ final class StepRunner {
                     }
                 }
                 if (why != null) {
-                    kill(pid);
+                    ProcessGroup.kill(pid);
                     Files.writeString(exit, "-1 " + why + "\n");
                     break;
                 }
@@ -120,15 +120,10 @@ final class StepRunner {
     }
 
     private long start(Path dir, Exec exec) throws IOException {
-        List<String> argv = new ArrayList<>();
-        if (Files.isExecutable(SETSID)) {
-            argv.add(SETSID.toString());
-        }
+        List<String> argv = new ArrayList<>(ProcessGroup.newSessionPrefix());
         argv.addAll(List.of("/bin/sh", "-c", WRAPPER, "dk", dir.resolve("out").toString(), dir.resolve("err").toString(),
                 dir.resolve("exit").toString(), dir.resolve("pid").toString()));
-        if (!exec.getRunAs().isEmpty()) {
-            argv.addAll(List.of("sudo", "-n", "-u", exec.getRunAs(), "--"));
-        }
+        argv.addAll(ProcessGroup.sudoPrefix(exec.getRunAs()));
         argv.addAll(exec.getArgvList());
         ProcessBuilder pb = new ProcessBuilder(argv)
                 .directory(exec.getCwd().isEmpty() ? defaultCwd.toFile() : new File(exec.getCwd()))
@@ -193,16 +188,6 @@ final class StepRunner {
             return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
         } catch (IOException e) {
             return false;
-        }
-    }
-
-    /** Kills the step's process group (its pid leads the group thanks to setsid). */
-    private static void kill(long pid) throws InterruptedException {
-        try {
-            new ProcessBuilder("kill", "-KILL", "--", "-" + pid, Long.toString(pid))
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(5, TimeUnit.SECONDS);
-        } catch (IOException e) {
-            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
         }
     }
 

@@ -20,6 +20,7 @@ import dev.deploykit.spi.PackageFormat;
 import dev.deploykit.spi.Relay;
 import dev.deploykit.spi.Store;
 import dev.deploykit.spi.Transport;
+import dev.deploykit.spi.support.DaemonThreads;
 import dev.deploykit.store.fs.FileArtifactStore;
 import dev.deploykit.store.memory.InMemoryStore;
 import java.io.IOException;
@@ -36,11 +37,9 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,11 +56,11 @@ public final class Engine implements DeployKit {
     private final GroupRegistry groups;
     private final PackageRepository packages;
     private final Planner planner;
-    final ExecutorService nodeThreads = Executors.newCachedThreadPool(daemon("deploykit-node-"));
-    final ExecutorService runThreads = Executors.newCachedThreadPool(daemon("deploykit-run-"));
+    final ExecutorService nodeThreads = Executors.newCachedThreadPool(DaemonThreads.factory("deploykit-node-"));
+    final ExecutorService runThreads = Executors.newCachedThreadPool(DaemonThreads.factory("deploykit-run-"));
     private final Map<String, DeploymentRun> live = new ConcurrentHashMap<>();
     private final RelayWorker relayWorker;
-    private final ScheduledExecutorService takeover = Executors.newSingleThreadScheduledExecutor(daemon("deploykit-takeover-"));
+    private final ScheduledExecutorService takeover = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("deploykit-takeover-"));
 
     public Engine(Store store, ArtifactStore artifacts, Path artifactDir, Map<String, Transport> transports,
             Map<String, PackageFormat> formats, Clock clock) {
@@ -76,9 +75,7 @@ public final class Engine implements DeployKit {
         this.planner = new Planner(this.store, this.transports.keySet(), this.formats.keySet());
         this.relayWorker = this.store.relay().map(relay -> new RelayWorker(this, relay, takeover)).orElse(null);
         if (relayWorker != null) {
-            Thread t = new Thread(relayWorker::loop, "deploykit-relay");
-            t.setDaemon(true);
-            t.start();
+            DaemonThreads.start("deploykit-relay", relayWorker::loop);
         }
         adoptUnfinished();
         this.store.takeoverCheckInterval().ifPresent(every -> takeover.scheduleWithFixedDelay(() -> {
@@ -283,14 +280,5 @@ public final class Engine implements DeployKit {
         } catch (Exception e) {
             log.warn("closing store failed", e);
         }
-    }
-
-    private static ThreadFactory daemon(String prefix) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, prefix + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
     }
 }

@@ -1,7 +1,7 @@
 package dev.deploykit.format.rpm;
 
 import dev.deploykit.PackageFormatException;
-import dev.deploykit.internal.Bounded;
+import dev.deploykit.format.Bounded;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -2,8 +2,8 @@ package dev.deploykit.store.fs;
 
 import dev.deploykit.Artifact;
 import dev.deploykit.StoreException;
-import dev.deploykit.internal.Sha256;
 import dev.deploykit.spi.ArtifactStore;
+import dev.deploykit.spi.support.Sha256;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

@@ -5,14 +5,13 @@ import dev.deploykit.Command;
 import dev.deploykit.Facts;
 import dev.deploykit.Server;
 import dev.deploykit.TransportException;
-import dev.deploykit.internal.OsRelease;
-import dev.deploykit.internal.ProcessRunner;
-import dev.deploykit.internal.Sha256;
 import dev.deploykit.spi.ArtifactStore;
 import dev.deploykit.spi.ExecResult;
 import dev.deploykit.spi.NodeSession;
 import dev.deploykit.spi.OutputListener;
 import dev.deploykit.spi.Transport;
+import dev.deploykit.spi.support.ProcessRunner;
+import dev.deploykit.spi.support.Sha256;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -70,13 +69,7 @@ public final class LocalTransport implements Transport {
 
         @Override
         public Facts facts() {
-            Path own = root.resolve("etc/os-release");
-            Path file = Files.isRegularFile(own) ? own : Path.of("/etc/os-release");
-            try {
-                return OsRelease.parse(Files.readString(file), OsRelease.jvmArch());
-            } catch (IOException e) {
-                return Facts.UNKNOWN;
-            }
+            return Facts.ofLocalRoot(root);
         }
 
         @Override

@@ -4,7 +4,6 @@ import dev.deploykit.Binding;
 import dev.deploykit.Facts;
 import dev.deploykit.Server;
 import dev.deploykit.Servers;
-import dev.deploykit.internal.OsRelease;
 import dev.deploykit.spi.ArtifactStore;
 import dev.deploykit.transport.grpc.proto.AgentMessage;
 import dev.deploykit.transport.grpc.proto.AgentServiceGrpc;
@@ -227,12 +226,12 @@ public final class AgentGateway implements AutoCloseable {
                         return;
                     }
                     try {
-                        dev.deploykit.internal.Checks.id("agent id", hello.getAgentId());
+                        Binding.agent(hello.getAgentId());
                     } catch (IllegalArgumentException e) {
                         responses.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
                         return;
                     }
-                    Facts facts = OsRelease.parse(hello.getOsRelease(), hello.getArch());
+                    Facts facts = Facts.parseOsRelease(hello.getOsRelease(), hello.getArch());
                     register(hello, facts);
                     responses.onNext(ControllerMessage.newBuilder().setWelcome(Welcome.newBuilder()
                             .setControllerId(options.controllerId)

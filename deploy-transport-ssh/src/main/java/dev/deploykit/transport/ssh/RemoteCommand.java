@@ -1,6 +1,7 @@
 package dev.deploykit.transport.ssh;
 
 import dev.deploykit.Command;
+import dev.deploykit.spi.support.ProcessGroup;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
@@ -32,10 +33,7 @@ final class RemoteCommand {
      * working directory defaults to the login directory.
      */
     static String render(Command command, String sudoUser) {
-        List<String> inner = new ArrayList<>();
-        if (sudoUser != null) {
-            inner.addAll(List.of("sudo", "-n", "-u", sudoUser, "--"));
-        }
+        List<String> inner = new ArrayList<>(ProcessGroup.sudoPrefix(sudoUser));
         inner.add("/bin/sh");
         inner.add("-c");
         inner.add("echo \"" + PID_MARKER + "$$\" >&2; if [ -n \"$1\" ]; then cd -- \"$1\" || exit 126; fi; shift; exec \"$@\"");
@@ -53,12 +51,10 @@ final class RemoteCommand {
 
     /** A command that kills the process group {@code pid} started by {@link #render}. */
     static String kill(long pid, String sudoUser) {
-        List<String> argv = new ArrayList<>();
-        if (sudoUser != null) {
-            argv.addAll(List.of("sudo", "-n", "-u", sudoUser, "--"));
-        }
+        List<String> argv = new ArrayList<>(ProcessGroup.sudoPrefix(sudoUser));
         // env runs the kill binary: some shells' builtin kill (dash) does not take "--" before a negative pid
-        argv.addAll(List.of("env", "kill", "-KILL", "--", "-" + pid, Long.toString(pid)));
+        argv.add("env");
+        argv.addAll(ProcessGroup.killCommand(pid));
         return join(argv) + " 2>/dev/null; true";
     }
 }

@@ -4,13 +4,12 @@ import dev.deploykit.Artifact;
 import dev.deploykit.Command;
 import dev.deploykit.Facts;
 import dev.deploykit.TransportException;
-import dev.deploykit.internal.LineSink;
-import dev.deploykit.internal.OsRelease;
-import dev.deploykit.internal.ProcessRunner;
 import dev.deploykit.spi.ArtifactStore;
 import dev.deploykit.spi.ExecResult;
 import dev.deploykit.spi.NodeSession;
 import dev.deploykit.spi.OutputListener;
+import dev.deploykit.spi.support.LineSink;
+import dev.deploykit.spi.support.ProcessRunner;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -20,7 +19,6 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.EnumSet;
-import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.sshd.client.channel.ChannelExec;
@@ -54,7 +52,7 @@ final class SshNodeSession implements NodeSession {
     public Facts facts() {
         String out = capture(Command.shell("cat /etc/os-release 2>/dev/null; echo; echo \"DKARCH=$(uname -m)\""));
         String arch = out.lines().filter(l -> l.startsWith("DKARCH=")).map(l -> l.substring(7)).findFirst().orElse("unknown");
-        return OsRelease.parse(out, arch);
+        return Facts.parseOsRelease(out, arch);
     }
 
     @Override

@@ -1,4 +1,4 @@
-package dev.deploykit.internal;
+package dev.deploykit.spi.support;
 
 import dev.deploykit.Command;
 import dev.deploykit.spi.ExecResult;
@@ -6,7 +6,6 @@ import dev.deploykit.spi.OutputListener;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,7 +22,6 @@ import java.util.concurrent.TimeUnit;
 public final class ProcessRunner {
     /** stderr lines kept for error messages. */
     public static final int STDERR_TAIL_LINES = 20;
-    private static final Path SETSID = Path.of("/usr/bin/setsid");
 
     private ProcessRunner() {}
 
@@ -32,14 +30,8 @@ public final class ProcessRunner {
      * kills the process group and throws {@link InterruptedException} with the flag cleared.
      */
     public static ExecResult run(Command command, Path defaultCwd, OutputListener output) throws IOException, InterruptedException {
-        List<String> argv = new ArrayList<>();
-        boolean ownSession = Files.isExecutable(SETSID);
-        if (ownSession) {
-            argv.add(SETSID.toString());
-        }
-        if (command.runAs() != null) {
-            argv.addAll(List.of("sudo", "-n", "-u", command.runAs(), "--"));
-        }
+        List<String> argv = new ArrayList<>(ProcessGroup.newSessionPrefix());
+        argv.addAll(ProcessGroup.sudoPrefix(command.runAs()));
         argv.addAll(command.argv());
         ProcessBuilder pb = new ProcessBuilder(argv)
                 .directory(command.cwd() != null ? new File(command.cwd()) : defaultCwd.toFile())
@@ -55,53 +47,26 @@ public final class ProcessRunner {
         try {
             finished = process.waitFor(command.timeoutOr(Command.DEFAULT_TIMEOUT).toNanos(), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
-            killTree(process, ownSession);
+            ProcessGroup.killTree(process);
             joinQuietly(out, err);
             throw e;
         }
         if (!finished) {
-            killTree(process, ownSession);
+            ProcessGroup.killTree(process);
         }
         joinQuietly(out, err);
         Duration took = Duration.ofNanos(System.nanoTime() - start);
         return new ExecResult(finished ? process.exitValue() : -1, !finished, stderr.tail(), took);
     }
 
-    /** Kills the process, its process group and any descendant still known, then waits for it. */
-    static void killTree(Process process, boolean ownSession) {
-        List<ProcessHandle> descendants = process.descendants().toList();
-        if (ownSession) {
-            try {
-                new ProcessBuilder("kill", "-KILL", "--", "-" + process.pid())
-                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                        .start().waitFor(5, TimeUnit.SECONDS);
-            } catch (IOException | InterruptedException e) {
-                // fall through to the per-process kill below
-                if (e instanceof InterruptedException) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        }
-        descendants.forEach(ProcessHandle::destroyForcibly);
-        process.destroyForcibly();
-        try {
-            process.waitFor(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     private static Thread pump(InputStream in, LineSink sink) {
-        Thread t = new Thread(() -> {
+        return DaemonThreads.start("exec-pump", () -> {
             try (in; sink) {
                 in.transferTo(sink);
             } catch (IOException ignored) {
                 // the process was killed and its pipe closed
             }
-        }, "exec-pump");
-        t.setDaemon(true);
-        t.start();
-        return t;
+        });
     }
 
     private static void joinQuietly(Thread... threads) {

@@ -1,4 +1,4 @@
-package dev.deploykit.internal;
+package dev.deploykit.spi.support;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,13 +1,12 @@
-package dev.deploykit.internal;
+package dev.deploykit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.deploykit.Facts;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-class OsReleaseTest {
+class FactsTest {
     record Sample(String label, String text, String id, String version, String family) {
         @Override
         public String toString() {
@@ -45,7 +44,7 @@ class OsReleaseTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("samples")
     void mapsDistributionsToTheirPackageFamily(Sample sample) {
-        Facts facts = OsRelease.parse(sample.text(), "x86_64");
+        Facts facts = Facts.parseOsRelease(sample.text(), "x86_64");
         assertEquals(sample.id(), facts.osId());
         assertEquals(sample.version(), facts.osVersion());
         assertEquals(sample.family(), facts.packageFamily());

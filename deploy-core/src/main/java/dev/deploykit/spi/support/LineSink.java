@@ -1,4 +1,4 @@
-package dev.deploykit.internal;
+package dev.deploykit.spi.support;
 
 import dev.deploykit.spi.OutputListener;
 import java.io.ByteArrayOutputStream;

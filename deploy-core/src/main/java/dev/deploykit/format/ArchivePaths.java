@@ -1,4 +1,4 @@
-package dev.deploykit.internal;
+package dev.deploykit.format;
 
 import dev.deploykit.PackageFormatException;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package dev.deploykit.internal;
+package dev.deploykit.version;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

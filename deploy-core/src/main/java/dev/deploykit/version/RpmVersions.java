@@ -1,4 +1,4 @@
-package dev.deploykit.internal;
+package dev.deploykit.version;
 
 import java.util.Comparator;
 import java.util.regex.Pattern;
