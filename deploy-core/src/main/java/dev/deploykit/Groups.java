@@ -3,9 +3,18 @@ package dev.deploykit;
 import java.util.List;
 import java.util.Optional;
 
-/** Server group management. Obtained from {@link DeployKit#groups()}. Thread-safe. */
+/**
+ * Server group management. Obtained from {@link DeployKit#groups()}. Thread-safe.
+ *
+ * <p>Errors: an unknown group or member server is a {@link NotFoundException}; creating a group
+ * whose name is taken is a {@link ConflictException}; a malformed name is an
+ * {@link IllegalArgumentException}.
+ */
 public interface Groups {
-    /** Creates a group; explicit members must be registered servers; a taken name is an error. */
+    /**
+     * Creates a group; explicit members must be registered servers; a taken name is a
+     * {@link ConflictException}.
+     */
     ServerGroup create(ServerGroup group);
 
     ServerGroup addMembers(String group, String... serverIds);

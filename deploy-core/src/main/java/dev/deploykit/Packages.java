@@ -24,7 +24,8 @@ public interface Packages {
 
     /**
      * Deletes a version that nothing uses: refused while a server's inventory has it installed or an
-     * unfinished deployment targets it. Its artifact is deleted when no other version shares it.
+     * unfinished deployment targets it (a {@link ConflictException}). Its artifact is deleted when no
+     * other version shares it.
      */
     boolean delete(String name, String version);
 }

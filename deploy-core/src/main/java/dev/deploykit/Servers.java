@@ -3,18 +3,23 @@ package dev.deploykit;
 import java.util.List;
 import java.util.Optional;
 
-/** Server management. Obtained from {@link DeployKit#servers()}. Thread-safe. */
+/**
+ * Server management. Obtained from {@link DeployKit#servers()}. Thread-safe.
+ *
+ * <p>Errors: an id that is not registered is a {@link NotFoundException}; registering an id twice is
+ * a {@link ConflictException}; a malformed id, label key or value is an {@link IllegalArgumentException}.
+ */
 public interface Servers {
-    /** Adds a new server; an id already registered is an {@link IllegalArgumentException}. */
+    /** Adds a new server; an id already registered is a {@link ConflictException}. */
     Server register(Server server);
 
-    /** Replaces a registered server (labels, binding...); an unknown id is an error. */
+    /** Replaces a registered server (labels, binding...); an unknown id is a {@link NotFoundException}. */
     Server update(Server server);
 
-    /** Sets one label; an unknown id is an error. */
+    /** Sets one label; an unknown id is a {@link NotFoundException}. */
     Server label(String serverId, String key, String value);
 
-    /** Removes one label; an unknown id is an error. */
+    /** Removes one label; an unknown id is a {@link NotFoundException}. */
     Server unlabel(String serverId, String key);
 
     /** Removes a server and its explicit group memberships; false when it was not registered. */

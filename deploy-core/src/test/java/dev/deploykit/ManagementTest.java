@@ -41,12 +41,12 @@ class ManagementTest {
     @Test
     void serversAreRegisteredLabelledRefreshedAndRemoved() throws Exception {
         Servers servers = cluster.kit.servers();
-        assertThrows(IllegalArgumentException.class, () -> servers.register(Server.of("n01", Binding.local(tmp), Map.of())));
+        assertThrows(ConflictException.class, () -> servers.register(Server.of("n01", Binding.local(tmp), Map.of())));
         assertEquals("sh1", servers.label("n01", "dc", "sh1").labels().get("dc"));
         assertFalse(servers.unlabel("n01", "dc").labels().containsKey("dc"));
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> servers.label("n01", "dc", "a b"));
         assertTrue(bad.getMessage().contains("'a b'"), bad.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> servers.label("ghost", "dc", "x"));
+        assertThrows(NotFoundException.class, () -> servers.label("ghost", "dc", "x"));
 
         cluster.publishApp("1.0");
         cluster.run(DeployPlan.builder().action(Action.install("app", "1.0")).targetServers("n02").build());
@@ -68,10 +68,10 @@ class ManagementTest {
     void groupsChangeMembershipAndRefuseUnknownServers() {
         Groups groups = cluster.kit.groups();
         groups.create(new ServerGroup("web", Set.of("n01"), null));
-        assertThrows(IllegalArgumentException.class, () -> groups.create(new ServerGroup("web", Set.of(), null)));
-        assertThrows(IllegalArgumentException.class, () -> groups.create(new ServerGroup("db", Set.of("ghost"), null)));
+        assertThrows(ConflictException.class, () -> groups.create(new ServerGroup("web", Set.of(), null)));
+        assertThrows(NotFoundException.class, () -> groups.create(new ServerGroup("db", Set.of("ghost"), null)));
         assertEquals(Set.of("n01", "n03"), groups.addMembers("web", "n03").members());
-        assertThrows(IllegalArgumentException.class, () -> groups.addMembers("web", "ghost"));
+        assertThrows(NotFoundException.class, () -> groups.addMembers("web", "ghost"));
         assertEquals(Set.of("n03"), groups.removeMembers("web", "n01").members());
         groups.setSelector("web", LabelSelector.parse("role=even"));
         assertEquals(List.of("n02", "n03"), groups.resolve("web").stream().map(Server::id).toList());
@@ -101,7 +101,7 @@ class ManagementTest {
         cluster.publishApp("1.0~rc1");
         assertEquals(List.of("1.0~rc1", "1.9", "1.10"), cluster.kit.packages().versions("app").stream().map(Package::version).toList());
         cluster.run(DeployPlan.builder().action(Action.install("app", "1.9")).targetServers("n01").build());
-        IllegalStateException inUse = assertThrows(IllegalStateException.class, () -> cluster.kit.packages().delete("app", "1.9"));
+        ConflictException inUse = assertThrows(ConflictException.class, () -> cluster.kit.packages().delete("app", "1.9"));
         assertTrue(inUse.getMessage().contains("n01"), inUse.getMessage());
         cluster.run(DeployPlan.builder().action(Action.remove("app")).targetServers("n01").build());
         assertTrue(cluster.kit.packages().delete("app", "1.9"));

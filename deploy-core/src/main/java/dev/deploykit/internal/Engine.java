@@ -1,5 +1,6 @@
 package dev.deploykit.internal;
 
+import dev.deploykit.ConflictException;
 import dev.deploykit.DeployEvent;
 import dev.deploykit.DeployKit;
 import dev.deploykit.DeployPlan;
@@ -197,7 +198,7 @@ public final class Engine implements DeployKit {
     Transport transport(String scheme) {
         Transport t = transports.get(scheme);
         if (t == null) {
-            throw new IllegalStateException("no transport registered for scheme '" + scheme + "'");
+            throw new ConflictException("transport", scheme, "no transport registered for scheme '" + scheme + "'");
         }
         return t;
     }
@@ -218,7 +219,7 @@ public final class Engine implements DeployKit {
     PackageFormat format(String name) {
         PackageFormat f = formats.get(name);
         if (f == null) {
-            throw new IllegalStateException("no package format registered named '" + name + "'");
+            throw new ConflictException("package format", name, "no package format registered named '" + name + "'");
         }
         return f;
     }

@@ -1,7 +1,9 @@
 package dev.deploykit.internal;
 
+import dev.deploykit.ConflictException;
 import dev.deploykit.Groups;
 import dev.deploykit.LabelSelector;
+import dev.deploykit.NotFoundException;
 import dev.deploykit.Server;
 import dev.deploykit.ServerGroup;
 import dev.deploykit.spi.Store;
@@ -26,7 +28,7 @@ final class GroupRegistry implements Groups {
     public ServerGroup create(ServerGroup group) {
         synchronized (servers.lock) {
             if (store.group(group.name()).isPresent()) {
-                throw new IllegalArgumentException("group " + group.name() + " already exists");
+                throw new ConflictException("group", group.name(), "group " + group.name() + " already exists");
             }
             requireServers(group.members());
             store.putGroup(group);
@@ -88,7 +90,7 @@ final class GroupRegistry implements Groups {
     }
 
     private ServerGroup require(String name) {
-        return store.group(name).orElseThrow(() -> new IllegalArgumentException("unknown group '" + name + "'"));
+        return store.group(name).orElseThrow(() -> new NotFoundException("group", name));
     }
 
     private void requireServers(Collection<String> ids) {

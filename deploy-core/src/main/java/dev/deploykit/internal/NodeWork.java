@@ -1,12 +1,15 @@
 package dev.deploykit.internal;
 
 import dev.deploykit.Command;
+import dev.deploykit.ConflictException;
 import dev.deploykit.DeployPlan;
 import dev.deploykit.Facts;
 import dev.deploykit.HealthCheck;
 import dev.deploykit.NodeStatus;
 import dev.deploykit.NodeTask;
+import dev.deploykit.NotFoundException;
 import dev.deploykit.Package;
+import dev.deploykit.PackageFormatException;
 import dev.deploykit.Script;
 import dev.deploykit.Server;
 import dev.deploykit.TransportException;
@@ -94,7 +97,8 @@ final class NodeWork {
             return step.finish(NodeStatus.FAILED, (rollback ? "rollback failed: " : "") + e.getMessage());
         } catch (Cancelled e) {
             return step.finish(NodeStatus.CANCELLED, "cancelled during " + step.task.step());
-        } catch (TransportException | IllegalStateException | IllegalArgumentException e) {
+        } catch (TransportException | PackageFormatException | NotFoundException | ConflictException e) {
+            // what a node, its package or its registration can cause; anything else is a bug and must not look like a node failure
             if (reporter.cancelled()) {
                 return step.finish(NodeStatus.CANCELLED, "cancelled during " + step.task.step());
             }

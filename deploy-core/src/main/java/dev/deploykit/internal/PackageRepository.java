@@ -2,6 +2,7 @@ package dev.deploykit.internal;
 
 import dev.deploykit.Action;
 import dev.deploykit.Artifact;
+import dev.deploykit.ConflictException;
 import dev.deploykit.Package;
 import dev.deploykit.PackageFormatException;
 import dev.deploykit.PackageMetadata;
@@ -102,12 +103,13 @@ final class PackageRepository implements Packages {
             return false;
         }
         store.servers().stream().filter(s -> version.equals(s.inventory().get(name))).findFirst().ifPresent(s -> {
-            throw new IllegalStateException("package " + name + " " + version + " is installed on server " + s.id());
+            throw new ConflictException("package", name + " " + version, "package " + name + " " + version + " is installed on server " + s.id());
         });
         for (DeploymentRecord d : store.deployments()) {
             if (!d.status().isTerminal() && d.plan().action() instanceof Action.Install i
                     && i.packageName().equals(name) && i.version().equals(version)) {
-                throw new IllegalStateException("package " + name + " " + version + " is used by unfinished deployment " + d.id());
+                throw new ConflictException("package", name + " " + version,
+                        "package " + name + " " + version + " is used by unfinished deployment " + d.id());
             }
         }
         boolean removed = store.removePackage(name, version);

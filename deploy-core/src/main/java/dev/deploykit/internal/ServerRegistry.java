@@ -1,5 +1,7 @@
 package dev.deploykit.internal;
 
+import dev.deploykit.ConflictException;
+import dev.deploykit.NotFoundException;
 import dev.deploykit.Server;
 import dev.deploykit.ServerGroup;
 import dev.deploykit.Servers;
@@ -32,7 +34,7 @@ final class ServerRegistry implements Servers {
     public Server register(Server server) {
         synchronized (lock) {
             if (store.server(server.id()).isPresent()) {
-                throw new IllegalArgumentException("server " + server.id() + " is already registered; use update()");
+                throw new ConflictException("server", server.id(), "server " + server.id() + " is already registered; use update()");
             }
             store.putServer(server);
             return server;
@@ -99,6 +101,6 @@ final class ServerRegistry implements Servers {
     }
 
     Server require(String serverId) {
-        return get(serverId).orElseThrow(() -> new IllegalArgumentException("unknown server '" + serverId + "'"));
+        return get(serverId).orElseThrow(() -> new NotFoundException("server", serverId));
     }
 }

@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
 /**
  * A {@link Store} on PostgreSQL through JDBI: servers, groups and plans as jsonb documents, node tasks
  * in columns, and an append-only event log keyed by (deployment, sequence). Schema migrations
- * (Flyway, {@code db/deploykit/V*.sql}) run at {@link #create}. Every write is one transaction.
+ * (Flyway, {@code db/deploykit/V*.sql}) run at {@link Builder#build()}. Every write is one transaction.
  *
  * <p>Database outages (a restart, a dropped connection) are retried with exponential backoff for up
  * to {@link Builder#retryFor} before a call fails with a retryable {@link StoreException}. An event
