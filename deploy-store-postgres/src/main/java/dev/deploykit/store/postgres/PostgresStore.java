@@ -1,7 +1,5 @@
 package dev.deploykit.store.postgres;
 
-import com.zaxxer.hikari.HikariConfig;
-import com.zaxxer.hikari.HikariDataSource;
 import dev.deploykit.Artifact;
 import dev.deploykit.DeployEvent;
 import dev.deploykit.DeploymentStatus;
@@ -16,7 +14,6 @@ import dev.deploykit.StoreException;
 import dev.deploykit.spi.DeploymentRecord;
 import dev.deploykit.spi.Relay;
 import dev.deploykit.spi.Store;
-import io.github.resilience4j.core.IntervalFunction;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Duration;
@@ -27,11 +24,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.Optional;
-import java.util.function.Supplier;
 import javax.sql.DataSource;
-import org.flywaydb.core.Flyway;
 import org.jdbi.v3.core.Handle;
-import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.mapper.RowMapper;
 import org.jdbi.v3.core.statement.StatementContext;
 import org.slf4j.Logger;
@@ -57,10 +51,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class PostgresStore implements Store {
     private static final Logger log = LoggerFactory.getLogger(PostgresStore.class);
-    private final Jdbi jdbi;
-    private final HikariDataSource pool;
-    private final Duration retryDeadline;
-    private final java.util.concurrent.atomic.AtomicLong retries = new java.util.concurrent.atomic.AtomicLong();
+    private final Database db;
     private final String controllerId;
     private final Duration lease;
     /** Deployments this controller owns, with the fencing epoch it owns each under. */
@@ -68,24 +59,9 @@ public final class PostgresStore implements Store {
     private final ScheduledExecutorService renewer;
     private final Notifier notifier;
     private final PostgresRelay relay;
-    private final IntervalFunction backoff = IntervalFunction.ofExponentialBackoff(Duration.ofMillis(100), 2.0, Duration.ofSeconds(5));
 
     private PostgresStore(Builder b) {
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(b.url);
-        config.setUsername(b.user);
-        config.setPassword(b.password);
-        config.setMaximumPoolSize(b.poolSize);
-        config.setPoolName("deploykit");
-        if (b.schema != null) {
-            config.setSchema(b.schema);
-        }
-        config.setInitializationFailTimeout(b.retryFor.toMillis());
-        this.pool = new HikariDataSource(config);
-        Flyway.configure().dataSource(pool).locations("classpath:db/deploykit")
-                .schemas(b.schema == null ? new String[0] : new String[] {b.schema}).load().migrate();
-        this.jdbi = Jdbi.create(pool);
-        this.retryDeadline = b.retryFor;
+        this.db = new Database(b.url, b.user, b.password, b.schema, b.poolSize, b.retryFor);
         this.controllerId = b.controllerId != null ? b.controllerId : defaultControllerId();
         this.lease = b.lease;
         this.renewer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -93,17 +69,10 @@ public final class PostgresStore implements Store {
             t.setDaemon(true);
             return t;
         });
-        this.notifier = new Notifier(relayChannel(b.schema), b.url, b.user, b.password);
-        this.relay = new PostgresRelay(this, controllerId, notifier);
+        this.notifier = new Notifier(PostgresRelay.channel(b.schema), b.url, b.user, b.password);
+        this.relay = new PostgresRelay(db, controllerId, notifier);
         long every = Math.max(1, lease.toMillis() / 3);
         renewer.scheduleWithFixedDelay(this::renewLeases, every, every, TimeUnit.MILLISECONDS);
-    }
-
-    /** The NOTIFY channel of the relay: one per schema, within PostgreSQL's 63-character identifiers. */
-    static String relayChannel(String schema) {
-        String channel = "deploykit_relay_" + (schema == null ? "default" : schema);
-        return channel.length() <= 63 ? channel
-                : "deploykit_relay_" + Integer.toHexString(schema.hashCode()) + "_" + schema.substring(0, 30);
     }
 
     private static String defaultControllerId() {
@@ -127,67 +96,12 @@ public final class PostgresStore implements Store {
 
     /** How many times an operation was retried because the database was unreachable (for monitoring). */
     public long retries() {
-        return retries.get();
+        return db.retries();
     }
 
     /** The pooled DataSource, for applications that keep their own tables next to DeployKit's. */
     public DataSource dataSource() {
-        return pool;
-    }
-
-    /** Connection-level failures that a retry may cure: SQLState class 08, 57P (shutdown), 53 (resources). */
-    static boolean transient_(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException sql && sql.getSQLState() != null) {
-                String state = sql.getSQLState();
-                if (state.startsWith("08") || state.startsWith("57P") || state.startsWith("53")) {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
-    /** Runs {@code work}, retrying through database outages until the retry window closes. */
-    private <T> T retrying(String what, Supplier<T> work) {
-        long deadline = System.nanoTime() + retryDeadline.toNanos();
-        int attempt = 0;
-        while (true) {
-            try {
-                return work.get();
-            } catch (RuntimeException e) {
-                if (!transient_(e)) {
-                    throw e instanceof StoreException s ? s : new StoreException(what + ": " + e.getMessage(), e, false);
-                }
-                if (System.nanoTime() > deadline) {
-                    throw new StoreException(what + ": the database is unreachable: " + e.getMessage(), e, true);
-                }
-                long wait = backoff.apply(++attempt);
-                retries.incrementAndGet();
-                log.warn("{}: database unavailable ({}), retrying in {} ms", what, e.getMessage(), wait);
-                try {
-                    Thread.sleep(wait);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw new StoreException(what + ": interrupted while the database was unavailable", ie, true);
-                }
-            }
-        }
-    }
-
-    private void run(String what, java.util.function.Consumer<Handle> work) {
-        retrying(what, () -> {
-            jdbi.useTransaction(work::accept);
-            return null;
-        });
-    }
-
-    <T> T transaction(String what, java.util.function.Function<Handle, T> work) {
-        return retrying(what, () -> jdbi.inTransaction(work::apply));
-    }
-
-    private <T> T query(String what, java.util.function.Function<Handle, T> work) {
-        return retrying(what, () -> jdbi.withHandle(work::apply));
+        return db.dataSource();
     }
 
     // ---- ownership of deployments (several controllers on one database) ----
@@ -201,7 +115,7 @@ public final class PostgresStore implements Store {
      */
     @Override
     public boolean acquire(String deploymentId) {
-        Optional<Long> epoch = query("acquire deployment " + deploymentId, h -> h.createQuery("""
+        Optional<Long> epoch = db.query("acquire deployment " + deploymentId, h -> h.createQuery("""
                 update deployments set owner = :me, lease_until = now() + make_interval(secs => :secs),
                        epoch = case when owner = :me and epoch = :held then epoch else epoch + 1 end
                  where id = :d and (owner is null or lease_until is null or lease_until < now() or (owner = :me and epoch = :held))
@@ -220,7 +134,7 @@ public final class PostgresStore implements Store {
     public void release(String deploymentId) {
         Long epoch = held.remove(deploymentId);
         if (epoch != null) {
-            run("release deployment " + deploymentId, h -> h.createUpdate(
+            db.run("release deployment " + deploymentId, h -> h.createUpdate(
                     "update deployments set owner = null, lease_until = null where id = :d and owner = :me and epoch = :epoch")
                     .bind("d", deploymentId).bind("me", controllerId).bind("epoch", epoch).execute());
         }
@@ -242,7 +156,7 @@ public final class PostgresStore implements Store {
     private void renewLeases() {
         for (Map.Entry<String, Long> e : held.entrySet()) {
             try {
-                Optional<String> status = query("renew lease on " + e.getKey(), h -> h.createQuery("""
+                Optional<String> status = db.query("renew lease on " + e.getKey(), h -> h.createQuery("""
                         update deployments set lease_until = case when status in %s then null
                                                                   else now() + make_interval(secs => :secs) end
                          where id = :d and owner = :me and epoch = :epoch
@@ -262,50 +176,50 @@ public final class PostgresStore implements Store {
 
     @Override
     public void putServer(Server server) {
-        run("store server " + server.id(), h -> h.createUpdate(
+        db.run("store server " + server.id(), h -> h.createUpdate(
                 "insert into servers (id, doc) values (:id, cast(:doc as jsonb)) on conflict (id) do update set doc = excluded.doc")
                 .bind("id", server.id()).bind("doc", Json.write(server)).execute());
     }
 
     @Override
     public Optional<Server> server(String id) {
-        return query("read server " + id, h -> h.createQuery("select doc::text from servers where id = :id").bind("id", id)
+        return db.query("read server " + id, h -> h.createQuery("select doc::text from servers where id = :id").bind("id", id)
                 .mapTo(String.class).findOne().map(doc -> Json.read(doc, Server.class)));
     }
 
     @Override
     public List<Server> servers() {
-        return query("list servers", h -> h.createQuery("select doc::text from servers order by id").mapTo(String.class)
+        return db.query("list servers", h -> h.createQuery("select doc::text from servers order by id").mapTo(String.class)
                 .map(doc -> Json.read(doc, Server.class)).list());
     }
 
     @Override
     public boolean removeServer(String id) {
-        return query("remove server " + id, h -> h.createUpdate("delete from servers where id = :id").bind("id", id).execute() > 0);
+        return db.query("remove server " + id, h -> h.createUpdate("delete from servers where id = :id").bind("id", id).execute() > 0);
     }
 
     @Override
     public void putGroup(ServerGroup group) {
-        run("store group " + group.name(), h -> h.createUpdate(
+        db.run("store group " + group.name(), h -> h.createUpdate(
                 "insert into server_groups (name, doc) values (:name, cast(:doc as jsonb)) on conflict (name) do update set doc = excluded.doc")
                 .bind("name", group.name()).bind("doc", Json.write(group)).execute());
     }
 
     @Override
     public Optional<ServerGroup> group(String name) {
-        return query("read group " + name, h -> h.createQuery("select doc::text from server_groups where name = :name").bind("name", name)
+        return db.query("read group " + name, h -> h.createQuery("select doc::text from server_groups where name = :name").bind("name", name)
                 .mapTo(String.class).findOne().map(doc -> Json.read(doc, ServerGroup.class)));
     }
 
     @Override
     public List<ServerGroup> groups() {
-        return query("list groups", h -> h.createQuery("select doc::text from server_groups order by name").mapTo(String.class)
+        return db.query("list groups", h -> h.createQuery("select doc::text from server_groups order by name").mapTo(String.class)
                 .map(doc -> Json.read(doc, ServerGroup.class)).list());
     }
 
     @Override
     public boolean removeGroup(String name) {
-        return query("remove group " + name, h -> h.createUpdate("delete from server_groups where name = :name").bind("name", name).execute() > 0);
+        return db.query("remove group " + name, h -> h.createUpdate("delete from server_groups where name = :name").bind("name", name).execute() > 0);
     }
 
     // ---- packages ----
@@ -316,7 +230,7 @@ public final class PostgresStore implements Store {
 
     @Override
     public void putPackage(Package pkg) {
-        run("publish " + pkg.name() + " " + pkg.version(), h -> {
+        db.run("publish " + pkg.name() + " " + pkg.version(), h -> {
             Optional<String> existing = h.createQuery("select sha256 from packages where name = :n and version = :v for update")
                     .bind("n", pkg.name()).bind("v", pkg.version()).mapTo(String.class).findOne();
             if (existing.isPresent()) {
@@ -336,24 +250,24 @@ public final class PostgresStore implements Store {
 
     @Override
     public Optional<Package> findPackage(String name, String version) {
-        return query("read package " + name + " " + version, h -> h.createQuery("select * from packages where name = :n and version = :v")
+        return db.query("read package " + name + " " + version, h -> h.createQuery("select * from packages where name = :n and version = :v")
                 .bind("n", name).bind("v", version).map(PACKAGE).findOne());
     }
 
     @Override
     public List<Package> packageVersions(String name) {
-        return query("list versions of " + name, h -> h.createQuery("select * from packages where name = :n order by ordinal")
+        return db.query("list versions of " + name, h -> h.createQuery("select * from packages where name = :n order by ordinal")
                 .bind("n", name).map(PACKAGE).list());
     }
 
     @Override
     public List<String> packageNames() {
-        return query("list packages", h -> h.createQuery("select distinct name from packages order by name").mapTo(String.class).list());
+        return db.query("list packages", h -> h.createQuery("select distinct name from packages order by name").mapTo(String.class).list());
     }
 
     @Override
     public boolean removePackage(String name, String version) {
-        return query("remove package", h -> h.createUpdate("delete from packages where name = :n and version = :v")
+        return db.query("remove package", h -> h.createUpdate("delete from packages where name = :n and version = :v")
                 .bind("n", name).bind("v", version).execute() > 0);
     }
 
@@ -382,7 +296,7 @@ public final class PostgresStore implements Store {
         if (first.seq() != 1 || !first.deploymentId().equals(d.id())) {
             throw new StoreException("first event of deployment " + d.id() + " must have seq 1, but was " + first.seq());
         }
-        run("create deployment " + d.id(), h -> {
+        db.run("create deployment " + d.id(), h -> {
             boolean exists = h.createQuery("select count(*) from deployments where id = :id").bind("id", d.id()).mapTo(Integer.class).one() > 0;
             if (exists) {
                 throw new StoreException("deployment " + d.id() + " already exists");
@@ -426,18 +340,18 @@ public final class PostgresStore implements Store {
 
     @Override
     public Optional<DeploymentRecord> deployment(String id) {
-        return query("read deployment " + id, h -> h.createQuery("select * from deployments where id = :id").bind("id", id)
+        return db.query("read deployment " + id, h -> h.createQuery("select * from deployments where id = :id").bind("id", id)
                 .map(DEPLOYMENT).findOne());
     }
 
     @Override
     public List<DeploymentRecord> deployments() {
-        return query("list deployments", h -> h.createQuery("select * from deployments order by created_at desc, id").map(DEPLOYMENT).list());
+        return db.query("list deployments", h -> h.createQuery("select * from deployments order by created_at desc, id").map(DEPLOYMENT).list());
     }
 
     @Override
     public List<NodeTask> tasks(String deploymentId) {
-        return query("read tasks of " + deploymentId, h -> h.createQuery(
+        return db.query("read tasks of " + deploymentId, h -> h.createQuery(
                 "select * from node_tasks where deployment_id = :d order by batch, server_id").bind("d", deploymentId).map(TASK).list());
     }
 
@@ -466,7 +380,7 @@ public final class PostgresStore implements Store {
     @Override
     public void append(DeployEvent event, NodeTask task, DeploymentStatus status) {
         // autocommit: the one statement is its own transaction, without begin/commit round trips
-        query("append event " + event.seq() + " of " + event.deploymentId(), h -> {
+        db.query("append event " + event.seq() + " of " + event.deploymentId(), h -> {
             var update = h.createUpdate(APPEND).bind("d", event.deploymentId()).bind("seq", event.seq())
                     .bind("me", controllerId).bind("epoch", held.getOrDefault(event.deploymentId(), -1L))
                     .bind("time", Timestamp.from(event.time())).bind("status", status == null ? null : status.name())
@@ -517,7 +431,7 @@ public final class PostgresStore implements Store {
 
     @Override
     public List<DeployEvent> events(String deploymentId, long afterSeq) {
-        return query("read events of " + deploymentId, h -> h.createQuery(
+        return db.query("read events of " + deploymentId, h -> h.createQuery(
                 "select kind, doc::text from events where deployment_id = :d and seq > :after order by seq")
                 .bind("d", deploymentId).bind("after", afterSeq).map((rs, ctx) -> Json.event(rs.getString(1), rs.getString(2))).list());
     }
@@ -527,7 +441,7 @@ public final class PostgresStore implements Store {
     public void close() {
         renewer.shutdownNow();
         notifier.close();
-        pool.close();
+        db.close();
     }
 
     /** Options for {@link PostgresStore}. */
