@@ -18,18 +18,11 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.Optional;
 import javax.sql.DataSource;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.mapper.RowMapper;
 import org.jdbi.v3.core.statement.StatementContext;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A {@link Store} on PostgreSQL through JDBI: servers, groups and plans as jsonb documents, node tasks
@@ -50,44 +43,21 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe. The DeployKit it is registered with closes it (and its connection pool).
  */
 public final class PostgresStore implements Store {
-    private static final Logger log = LoggerFactory.getLogger(PostgresStore.class);
     private final Database db;
-    private final String controllerId;
-    private final Duration lease;
-    /** Deployments this controller owns, with the fencing epoch it owns each under. */
-    private final Map<String, Long> held = new ConcurrentHashMap<>();
-    private final ScheduledExecutorService renewer;
+    private final Leases leases;
     private final Notifier notifier;
     private final PostgresRelay relay;
 
     private PostgresStore(Builder b) {
         this.db = new Database(b.url, b.user, b.password, b.schema, b.poolSize, b.retryFor);
-        this.controllerId = b.controllerId != null ? b.controllerId : defaultControllerId();
-        this.lease = b.lease;
-        this.renewer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "deploykit-lease-renewer");
-            t.setDaemon(true);
-            return t;
-        });
+        this.leases = new Leases(db, b.controllerId != null ? b.controllerId : Leases.defaultControllerId(), b.lease);
         this.notifier = new Notifier(PostgresRelay.channel(b.schema), b.url, b.user, b.password);
-        this.relay = new PostgresRelay(db, controllerId, notifier);
-        long every = Math.max(1, lease.toMillis() / 3);
-        renewer.scheduleWithFixedDelay(this::renewLeases, every, every, TimeUnit.MILLISECONDS);
-    }
-
-    private static String defaultControllerId() {
-        String host;
-        try {
-            host = java.net.InetAddress.getLocalHost().getHostName();
-        } catch (java.io.IOException e) {
-            host = "controller";
-        }
-        return host + "-" + ProcessHandle.current().pid() + "-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+        this.relay = new PostgresRelay(db, leases.controllerId(), notifier);
     }
 
     /** This controller's identity in the {@code owner} column of the deployments it owns. */
     public String controllerId() {
-        return controllerId;
+        return leases.controllerId();
     }
 
     public static Builder builder(String jdbcUrl) {
@@ -106,8 +76,6 @@ public final class PostgresStore implements Store {
 
     // ---- ownership of deployments (several controllers on one database) ----
 
-    private static final String TERMINAL = "('SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK')";
-
     /**
      * Takes the deployment if nobody holds a live lease on it (or renews this controller's own).
      * Taking it over from another controller raises the fencing epoch, which refuses the previous
@@ -115,61 +83,29 @@ public final class PostgresStore implements Store {
      */
     @Override
     public boolean acquire(String deploymentId) {
-        Optional<Long> epoch = db.query("acquire deployment " + deploymentId, h -> h.createQuery("""
-                update deployments set owner = :me, lease_until = now() + make_interval(secs => :secs),
-                       epoch = case when owner = :me and epoch = :held then epoch else epoch + 1 end
-                 where id = :d and (owner is null or lease_until is null or lease_until < now() or (owner = :me and epoch = :held))
-                returning epoch""").bind("me", controllerId).bind("secs", lease.toMillis() / 1000.0).bind("d", deploymentId)
-                .bind("held", held.getOrDefault(deploymentId, -1L)).mapTo(Long.class).findOne());
-        epoch.ifPresentOrElse(e -> held.put(deploymentId, e), () -> held.remove(deploymentId));
-        return epoch.isPresent();
+        return leases.acquire(deploymentId);
     }
 
     @Override
     public long epoch(String deploymentId) {
-        return held.getOrDefault(deploymentId, 0L);
+        return leases.epoch(deploymentId);
     }
 
     @Override
     public void release(String deploymentId) {
-        Long epoch = held.remove(deploymentId);
-        if (epoch != null) {
-            db.run("release deployment " + deploymentId, h -> h.createUpdate(
-                    "update deployments set owner = null, lease_until = null where id = :d and owner = :me and epoch = :epoch")
-                    .bind("d", deploymentId).bind("me", controllerId).bind("epoch", epoch).execute());
-        }
+        leases.release(deploymentId);
     }
 
     /** A third of the lease: a controller whose leases ran out for as long is gone or cut off. */
     @Override
     public Optional<Duration> takeoverCheckInterval() {
-        return Optional.of(lease.dividedBy(3));
+        return Optional.of(leases.takeoverCheckInterval());
     }
 
     /** Steps for nodes whose agents are connected to another controller go through the database. */
     @Override
     public Optional<Relay> relay() {
         return Optional.of(relay);
-    }
-
-    /** Extends the leases of the unfinished deployments this controller owns; forgets those it lost. */
-    private void renewLeases() {
-        for (Map.Entry<String, Long> e : held.entrySet()) {
-            try {
-                Optional<String> status = db.query("renew lease on " + e.getKey(), h -> h.createQuery("""
-                        update deployments set lease_until = case when status in %s then null
-                                                                  else now() + make_interval(secs => :secs) end
-                         where id = :d and owner = :me and epoch = :epoch
-                        returning status""".formatted(TERMINAL)).bind("secs", lease.toMillis() / 1000.0)
-                        .bind("d", e.getKey()).bind("me", controllerId).bind("epoch", e.getValue()).mapTo(String.class).findOne());
-                if (status.isEmpty()) {
-                    held.remove(e.getKey(), e.getValue());
-                    log.warn("deployment {}: another controller has taken it over", e.getKey());
-                }
-            } catch (RuntimeException ex) {
-                log.warn("cannot renew the lease on deployment {}: {}", e.getKey(), ex.getMessage());
-            }
-        }
     }
 
     // ---- servers and groups ----
@@ -303,8 +239,8 @@ public final class PostgresStore implements Store {
             }
             h.createUpdate("insert into deployments (id, plan, batches, status, created_at, updated_at, last_seq, owner, lease_until, epoch) "
                     + "values (:id, cast(:plan as jsonb), cast(:batches as jsonb), :status, :created, :updated, 1, :me, "
-                    + "now() + make_interval(secs => :secs), 1)")
-                    .bind("me", controllerId).bind("secs", lease.toMillis() / 1000.0).bind("id", d.id()).bind("plan", Json.plan(d.plan())).bind("batches", Json.write(d.batches()))
+                    + "now() + make_interval(secs => :secs), :epoch)")
+                    .bind("me", leases.controllerId()).bind("secs", leases.seconds()).bind("epoch", Leases.FIRST_EPOCH).bind("id", d.id()).bind("plan", Json.plan(d.plan())).bind("batches", Json.write(d.batches()))
                     .bind("status", d.status().name()).bind("created", Timestamp.from(d.createdAt()))
                     .bind("updated", Timestamp.from(d.updatedAt())).execute();
             var batch = h.prepareBatch("insert into node_tasks (deployment_id, task_id, server_id, batch, status, step, previous_version, "
@@ -322,7 +258,7 @@ public final class PostgresStore implements Store {
             }
             insertEvent(h, first);
         });
-        held.put(d.id(), 1L);
+        leases.created(d.id());
     }
 
     private static <S extends org.jdbi.v3.core.statement.SqlStatement<S>> S bindTask(S s, NodeTask t) {
@@ -375,14 +311,15 @@ public final class PostgresStore implements Store {
                  where deployment_id = (select id from d) and task_id = :t
                 returning 1)
             insert into events (deployment_id, seq, time, kind, server_id, doc)
-            select id, :seq, :time, :kind, :server, cast(:doc as jsonb) from d""".formatted(TERMINAL);
+            select id, :seq, :time, :kind, :server, cast(:doc as jsonb) from d""".formatted(Leases.TERMINAL);
 
     @Override
     public void append(DeployEvent event, NodeTask task, DeploymentStatus status) {
+        String me = leases.controllerId();
         // autocommit: the one statement is its own transaction, without begin/commit round trips
         db.query("append event " + event.seq() + " of " + event.deploymentId(), h -> {
             var update = h.createUpdate(APPEND).bind("d", event.deploymentId()).bind("seq", event.seq())
-                    .bind("me", controllerId).bind("epoch", held.getOrDefault(event.deploymentId(), -1L))
+                    .bind("me", me).bind("epoch", leases.heldEpoch(event.deploymentId()))
                     .bind("time", Timestamp.from(event.time())).bind("status", status == null ? null : status.name())
                     .bind("kind", event.getClass().getSimpleName()).bind("server", serverOf(event)).bind("doc", Json.event(event));
             if (task != null) {
@@ -406,10 +343,10 @@ public final class PostgresStore implements Store {
             }
             Object owner = row.get().get("owner");
             long epoch = ((Number) row.get().get("epoch")).longValue();
-            if (!controllerId.equals(owner) || epoch != held.getOrDefault(event.deploymentId(), -1L)) {
-                held.remove(event.deploymentId());
+            if (!me.equals(owner) || epoch != leases.heldEpoch(event.deploymentId())) {
+                leases.lost(event.deploymentId());
                 throw new LeaseLostException("deployment " + event.deploymentId() + " is owned by controller " + owner
-                        + " (epoch " + epoch + "), not by this controller " + controllerId);
+                        + " (epoch " + epoch + "), not by this controller " + me);
             }
             if (event.seq() == last + 1) {
                 throw new StoreException("no task " + task.taskId() + " in deployment " + event.deploymentId());
@@ -439,7 +376,7 @@ public final class PostgresStore implements Store {
     /** Closes the connection pool. */
     @Override
     public void close() {
-        renewer.shutdownNow();
+        leases.close();
         notifier.close();
         db.close();
     }
