@@ -45,12 +45,16 @@ import org.jdbi.v3.core.statement.StatementContext;
 public final class PostgresStore implements Store {
     private final Database db;
     private final Leases leases;
+    private final DocumentTable<Server> servers;
+    private final DocumentTable<ServerGroup> groups;
     private final Notifier notifier;
     private final PostgresRelay relay;
 
     private PostgresStore(Builder b) {
         this.db = new Database(b.url, b.user, b.password, b.schema, b.poolSize, b.retryFor);
         this.leases = new Leases(db, b.controllerId != null ? b.controllerId : Leases.defaultControllerId(), b.lease);
+        this.servers = new DocumentTable<>(db, "servers", "id", Server.class, Server::id, "server");
+        this.groups = new DocumentTable<>(db, "server_groups", "name", ServerGroup.class, ServerGroup::name, "group");
         this.notifier = new Notifier(PostgresRelay.channel(b.schema), b.url, b.user, b.password);
         this.relay = new PostgresRelay(db, leases.controllerId(), notifier);
     }
@@ -112,50 +116,42 @@ public final class PostgresStore implements Store {
 
     @Override
     public void putServer(Server server) {
-        db.run("store server " + server.id(), h -> h.createUpdate(
-                "insert into servers (id, doc) values (:id, cast(:doc as jsonb)) on conflict (id) do update set doc = excluded.doc")
-                .bind("id", server.id()).bind("doc", Json.write(server)).execute());
+        servers.put(server);
     }
 
     @Override
     public Optional<Server> server(String id) {
-        return db.query("read server " + id, h -> h.createQuery("select doc::text from servers where id = :id").bind("id", id)
-                .mapTo(String.class).findOne().map(doc -> Json.read(doc, Server.class)));
+        return servers.get(id);
     }
 
     @Override
     public List<Server> servers() {
-        return db.query("list servers", h -> h.createQuery("select doc::text from servers order by id").mapTo(String.class)
-                .map(doc -> Json.read(doc, Server.class)).list());
+        return servers.list();
     }
 
     @Override
     public boolean removeServer(String id) {
-        return db.query("remove server " + id, h -> h.createUpdate("delete from servers where id = :id").bind("id", id).execute() > 0);
+        return servers.remove(id);
     }
 
     @Override
     public void putGroup(ServerGroup group) {
-        db.run("store group " + group.name(), h -> h.createUpdate(
-                "insert into server_groups (name, doc) values (:name, cast(:doc as jsonb)) on conflict (name) do update set doc = excluded.doc")
-                .bind("name", group.name()).bind("doc", Json.write(group)).execute());
+        groups.put(group);
     }
 
     @Override
     public Optional<ServerGroup> group(String name) {
-        return db.query("read group " + name, h -> h.createQuery("select doc::text from server_groups where name = :name").bind("name", name)
-                .mapTo(String.class).findOne().map(doc -> Json.read(doc, ServerGroup.class)));
+        return groups.get(name);
     }
 
     @Override
     public List<ServerGroup> groups() {
-        return db.query("list groups", h -> h.createQuery("select doc::text from server_groups order by name").mapTo(String.class)
-                .map(doc -> Json.read(doc, ServerGroup.class)).list());
+        return groups.list();
     }
 
     @Override
     public boolean removeGroup(String name) {
-        return db.query("remove group " + name, h -> h.createUpdate("delete from server_groups where name = :name").bind("name", name).execute() > 0);
+        return groups.remove(name);
     }
 
     // ---- packages ----
