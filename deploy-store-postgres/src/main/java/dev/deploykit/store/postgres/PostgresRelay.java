@@ -16,14 +16,21 @@ import org.jdbi.v3.core.Handle;
 final class PostgresRelay implements Relay {
     static final Duration CLAIM = Duration.ofSeconds(10);
 
-    private final PostgresStore store;
+    private final Database db;
     private final String me;
     private final Notifier notifier;
 
-    PostgresRelay(PostgresStore store, String controllerId, Notifier notifier) {
-        this.store = store;
+    PostgresRelay(Database db, String controllerId, Notifier notifier) {
+        this.db = db;
         this.me = controllerId;
         this.notifier = notifier;
+    }
+
+    /** The NOTIFY channel of the relay: one per schema, within PostgreSQL's 63-character identifiers. */
+    static String channel(String schema) {
+        String channel = "deploykit_relay_" + (schema == null ? "default" : schema);
+        return channel.length() <= 63 ? channel
+                : "deploykit_relay_" + Integer.toHexString(schema.hashCode()) + "_" + schema.substring(0, 30);
     }
 
     private void notifyOthers(Handle h) {
@@ -32,7 +39,7 @@ final class PostgresRelay implements Relay {
 
     @Override
     public long submit(String serverId, Step step) {
-        return store.transaction("relay a step to " + serverId, h -> {
+        return db.transaction("relay a step to " + serverId, h -> {
             long id = h.createQuery("insert into relay_steps (server_id, step, requested_by) values (:s, cast(:step as jsonb), :me) returning id")
                     .bind("s", serverId).bind("step", Json.step(step)).bind("me", me).mapTo(Long.class).one();
             notifyOthers(h);
@@ -52,7 +59,7 @@ final class PostgresRelay implements Relay {
     }
 
     private Progress progress(long id, int seenLines) {
-        return store.transaction("follow relayed step " + id, h -> {
+        return db.transaction("follow relayed step " + id, h -> {
             List<Line> lines = h.createQuery("select stream, line from relay_output where step_id = :id and n > :seen order by n")
                     .bind("id", id).bind("seen", seenLines).map((rs, ctx) -> new Line(rs.getString(1), rs.getString(2))).list();
             Optional<Progress> row = h.createQuery(
@@ -65,7 +72,7 @@ final class PostgresRelay implements Relay {
 
     @Override
     public void abandon(long id) {
-        store.transaction("abandon relayed step " + id, h -> {
+        db.transaction("abandon relayed step " + id, h -> {
             int gone = h.createUpdate("delete from relay_steps where id = :id and (claimed_by is null or claimed_until < now() "
                     + "or outcome is not null)").bind("id", id).execute();
             if (gone == 0) {
@@ -77,7 +84,7 @@ final class PostgresRelay implements Relay {
 
     @Override
     public void forget(long id) {
-        store.transaction("forget relayed step " + id, h -> h.createUpdate("delete from relay_steps where id = :id").bind("id", id).execute());
+        db.transaction("forget relayed step " + id, h -> h.createUpdate("delete from relay_steps where id = :id").bind("id", id).execute());
     }
 
     @Override
@@ -92,7 +99,7 @@ final class PostgresRelay implements Relay {
     }
 
     private List<Claimed> tryClaim(Predicate<String> reaches, int max) {
-        return store.transaction("claim relayed steps", h -> {
+        return db.transaction("claim relayed steps", h -> {
             // steps nobody will read any more: their requester died, or gave up while the claimer died
             h.createUpdate("""
                     delete from relay_steps where created_at < now() - interval '1 hour'
@@ -116,7 +123,7 @@ final class PostgresRelay implements Relay {
 
     @Override
     public boolean report(long id, List<Line> lines) {
-        return store.transaction("report relayed step " + id, h -> {
+        return db.transaction("report relayed step " + id, h -> {
             Optional<Integer> total = h.createQuery("""
                     update relay_steps set claimed_until = now() + make_interval(secs => :secs), lines = lines + :k
                      where id = :id and claimed_by = :me and not abandoned returning lines""")
@@ -140,7 +147,7 @@ final class PostgresRelay implements Relay {
 
     @Override
     public void finish(long id, Outcome outcome) {
-        store.transaction("finish relayed step " + id, h -> {
+        db.transaction("finish relayed step " + id, h -> {
             h.createUpdate("update relay_steps set outcome = cast(:o as jsonb) where id = :id and claimed_by = :me")
                     .bind("o", Json.write(outcome)).bind("id", id).bind("me", me).execute();
             h.createUpdate("delete from relay_steps where id = :id and abandoned").bind("id", id).execute();

@@ -1,41 +1,19 @@
 package dev.deploykit.store.postgres;
 
-import com.zaxxer.hikari.HikariConfig;
-import com.zaxxer.hikari.HikariDataSource;
-import dev.deploykit.Artifact;
 import dev.deploykit.DeployEvent;
 import dev.deploykit.DeploymentStatus;
-import dev.deploykit.LeaseLostException;
-import dev.deploykit.NodeStatus;
 import dev.deploykit.NodeTask;
 import dev.deploykit.Package;
-import dev.deploykit.PackageMetadata;
 import dev.deploykit.Server;
 import dev.deploykit.ServerGroup;
 import dev.deploykit.StoreException;
 import dev.deploykit.spi.DeploymentRecord;
 import dev.deploykit.spi.Relay;
 import dev.deploykit.spi.Store;
-import io.github.resilience4j.core.IntervalFunction;
-import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.Optional;
-import java.util.function.Supplier;
 import javax.sql.DataSource;
-import org.flywaydb.core.Flyway;
-import org.jdbi.v3.core.Handle;
-import org.jdbi.v3.core.Jdbi;
-import org.jdbi.v3.core.mapper.RowMapper;
-import org.jdbi.v3.core.statement.StatementContext;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A {@link Store} on PostgreSQL through JDBI: servers, groups and plans as jsonb documents, node tasks
@@ -56,69 +34,32 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe. The DeployKit it is registered with closes it (and its connection pool).
  */
 public final class PostgresStore implements Store {
-    private static final Logger log = LoggerFactory.getLogger(PostgresStore.class);
-    private final Jdbi jdbi;
-    private final HikariDataSource pool;
-    private final Duration retryDeadline;
-    private final java.util.concurrent.atomic.AtomicLong retries = new java.util.concurrent.atomic.AtomicLong();
-    private final String controllerId;
-    private final Duration lease;
-    /** Deployments this controller owns, with the fencing epoch it owns each under. */
-    private final Map<String, Long> held = new ConcurrentHashMap<>();
-    private final ScheduledExecutorService renewer;
+    // The work is done by one class per concern; this class wires them up and delegates to them.
+    private final Database db;
+    private final Leases leases;
+    private final DocumentTable<Server> servers;
+    private final DocumentTable<ServerGroup> groups;
+    private final Packages packages;
+    private final EventLog events;
+    private final Deployments deployments;
     private final Notifier notifier;
     private final PostgresRelay relay;
-    private final IntervalFunction backoff = IntervalFunction.ofExponentialBackoff(Duration.ofMillis(100), 2.0, Duration.ofSeconds(5));
 
     private PostgresStore(Builder b) {
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(b.url);
-        config.setUsername(b.user);
-        config.setPassword(b.password);
-        config.setMaximumPoolSize(b.poolSize);
-        config.setPoolName("deploykit");
-        if (b.schema != null) {
-            config.setSchema(b.schema);
-        }
-        config.setInitializationFailTimeout(b.retryFor.toMillis());
-        this.pool = new HikariDataSource(config);
-        Flyway.configure().dataSource(pool).locations("classpath:db/deploykit")
-                .schemas(b.schema == null ? new String[0] : new String[] {b.schema}).load().migrate();
-        this.jdbi = Jdbi.create(pool);
-        this.retryDeadline = b.retryFor;
-        this.controllerId = b.controllerId != null ? b.controllerId : defaultControllerId();
-        this.lease = b.lease;
-        this.renewer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "deploykit-lease-renewer");
-            t.setDaemon(true);
-            return t;
-        });
-        this.notifier = new Notifier(relayChannel(b.schema), b.url, b.user, b.password);
-        this.relay = new PostgresRelay(this, controllerId, notifier);
-        long every = Math.max(1, lease.toMillis() / 3);
-        renewer.scheduleWithFixedDelay(this::renewLeases, every, every, TimeUnit.MILLISECONDS);
-    }
-
-    /** The NOTIFY channel of the relay: one per schema, within PostgreSQL's 63-character identifiers. */
-    static String relayChannel(String schema) {
-        String channel = "deploykit_relay_" + (schema == null ? "default" : schema);
-        return channel.length() <= 63 ? channel
-                : "deploykit_relay_" + Integer.toHexString(schema.hashCode()) + "_" + schema.substring(0, 30);
-    }
-
-    private static String defaultControllerId() {
-        String host;
-        try {
-            host = java.net.InetAddress.getLocalHost().getHostName();
-        } catch (java.io.IOException e) {
-            host = "controller";
-        }
-        return host + "-" + ProcessHandle.current().pid() + "-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+        this.db = new Database(b.url, b.user, b.password, b.schema, b.poolSize, b.retryFor);
+        this.leases = new Leases(db, b.controllerId != null ? b.controllerId : Leases.defaultControllerId(), b.lease);
+        this.servers = new DocumentTable<>(db, "servers", "id", Server.class, Server::id, "server");
+        this.groups = new DocumentTable<>(db, "server_groups", "name", ServerGroup.class, ServerGroup::name, "group");
+        this.packages = new Packages(db);
+        this.events = new EventLog(db, leases);
+        this.deployments = new Deployments(db, leases, events);
+        this.notifier = new Notifier(PostgresRelay.channel(b.schema), b.url, b.user, b.password);
+        this.relay = new PostgresRelay(db, leases.controllerId(), notifier);
     }
 
     /** This controller's identity in the {@code owner} column of the deployments it owns. */
     public String controllerId() {
-        return controllerId;
+        return leases.controllerId();
     }
 
     public static Builder builder(String jdbcUrl) {
@@ -127,72 +68,15 @@ public final class PostgresStore implements Store {
 
     /** How many times an operation was retried because the database was unreachable (for monitoring). */
     public long retries() {
-        return retries.get();
+        return db.retries();
     }
 
     /** The pooled DataSource, for applications that keep their own tables next to DeployKit's. */
     public DataSource dataSource() {
-        return pool;
-    }
-
-    /** Connection-level failures that a retry may cure: SQLState class 08, 57P (shutdown), 53 (resources). */
-    static boolean transient_(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException sql && sql.getSQLState() != null) {
-                String state = sql.getSQLState();
-                if (state.startsWith("08") || state.startsWith("57P") || state.startsWith("53")) {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
-    /** Runs {@code work}, retrying through database outages until the retry window closes. */
-    private <T> T retrying(String what, Supplier<T> work) {
-        long deadline = System.nanoTime() + retryDeadline.toNanos();
-        int attempt = 0;
-        while (true) {
-            try {
-                return work.get();
-            } catch (RuntimeException e) {
-                if (!transient_(e)) {
-                    throw e instanceof StoreException s ? s : new StoreException(what + ": " + e.getMessage(), e, false);
-                }
-                if (System.nanoTime() > deadline) {
-                    throw new StoreException(what + ": the database is unreachable: " + e.getMessage(), e, true);
-                }
-                long wait = backoff.apply(++attempt);
-                retries.incrementAndGet();
-                log.warn("{}: database unavailable ({}), retrying in {} ms", what, e.getMessage(), wait);
-                try {
-                    Thread.sleep(wait);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw new StoreException(what + ": interrupted while the database was unavailable", ie, true);
-                }
-            }
-        }
-    }
-
-    private void run(String what, java.util.function.Consumer<Handle> work) {
-        retrying(what, () -> {
-            jdbi.useTransaction(work::accept);
-            return null;
-        });
-    }
-
-    <T> T transaction(String what, java.util.function.Function<Handle, T> work) {
-        return retrying(what, () -> jdbi.inTransaction(work::apply));
-    }
-
-    private <T> T query(String what, java.util.function.Function<Handle, T> work) {
-        return retrying(what, () -> jdbi.withHandle(work::apply));
+        return db.dataSource();
     }
 
     // ---- ownership of deployments (several controllers on one database) ----
-
-    private static final String TERMINAL = "('SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK')";
 
     /**
      * Takes the deployment if nobody holds a live lease on it (or renews this controller's own).
@@ -201,35 +85,23 @@ public final class PostgresStore implements Store {
      */
     @Override
     public boolean acquire(String deploymentId) {
-        Optional<Long> epoch = query("acquire deployment " + deploymentId, h -> h.createQuery("""
-                update deployments set owner = :me, lease_until = now() + make_interval(secs => :secs),
-                       epoch = case when owner = :me and epoch = :held then epoch else epoch + 1 end
-                 where id = :d and (owner is null or lease_until is null or lease_until < now() or (owner = :me and epoch = :held))
-                returning epoch""").bind("me", controllerId).bind("secs", lease.toMillis() / 1000.0).bind("d", deploymentId)
-                .bind("held", held.getOrDefault(deploymentId, -1L)).mapTo(Long.class).findOne());
-        epoch.ifPresentOrElse(e -> held.put(deploymentId, e), () -> held.remove(deploymentId));
-        return epoch.isPresent();
+        return leases.acquire(deploymentId);
     }
 
     @Override
     public long epoch(String deploymentId) {
-        return held.getOrDefault(deploymentId, 0L);
+        return leases.epoch(deploymentId);
     }
 
     @Override
     public void release(String deploymentId) {
-        Long epoch = held.remove(deploymentId);
-        if (epoch != null) {
-            run("release deployment " + deploymentId, h -> h.createUpdate(
-                    "update deployments set owner = null, lease_until = null where id = :d and owner = :me and epoch = :epoch")
-                    .bind("d", deploymentId).bind("me", controllerId).bind("epoch", epoch).execute());
-        }
+        leases.release(deploymentId);
     }
 
     /** A third of the lease: a controller whose leases ran out for as long is gone or cut off. */
     @Override
     public Optional<Duration> takeoverCheckInterval() {
-        return Optional.of(lease.dividedBy(3));
+        return Optional.of(leases.takeoverCheckInterval());
     }
 
     /** Steps for nodes whose agents are connected to another controller go through the database. */
@@ -238,296 +110,113 @@ public final class PostgresStore implements Store {
         return Optional.of(relay);
     }
 
-    /** Extends the leases of the unfinished deployments this controller owns; forgets those it lost. */
-    private void renewLeases() {
-        for (Map.Entry<String, Long> e : held.entrySet()) {
-            try {
-                Optional<String> status = query("renew lease on " + e.getKey(), h -> h.createQuery("""
-                        update deployments set lease_until = case when status in %s then null
-                                                                  else now() + make_interval(secs => :secs) end
-                         where id = :d and owner = :me and epoch = :epoch
-                        returning status""".formatted(TERMINAL)).bind("secs", lease.toMillis() / 1000.0)
-                        .bind("d", e.getKey()).bind("me", controllerId).bind("epoch", e.getValue()).mapTo(String.class).findOne());
-                if (status.isEmpty()) {
-                    held.remove(e.getKey(), e.getValue());
-                    log.warn("deployment {}: another controller has taken it over", e.getKey());
-                }
-            } catch (RuntimeException ex) {
-                log.warn("cannot renew the lease on deployment {}: {}", e.getKey(), ex.getMessage());
-            }
-        }
-    }
-
     // ---- servers and groups ----
 
     @Override
     public void putServer(Server server) {
-        run("store server " + server.id(), h -> h.createUpdate(
-                "insert into servers (id, doc) values (:id, cast(:doc as jsonb)) on conflict (id) do update set doc = excluded.doc")
-                .bind("id", server.id()).bind("doc", Json.write(server)).execute());
+        servers.put(server);
     }
 
     @Override
     public Optional<Server> server(String id) {
-        return query("read server " + id, h -> h.createQuery("select doc::text from servers where id = :id").bind("id", id)
-                .mapTo(String.class).findOne().map(doc -> Json.read(doc, Server.class)));
+        return servers.get(id);
     }
 
     @Override
     public List<Server> servers() {
-        return query("list servers", h -> h.createQuery("select doc::text from servers order by id").mapTo(String.class)
-                .map(doc -> Json.read(doc, Server.class)).list());
+        return servers.list();
     }
 
     @Override
     public boolean removeServer(String id) {
-        return query("remove server " + id, h -> h.createUpdate("delete from servers where id = :id").bind("id", id).execute() > 0);
+        return servers.remove(id);
     }
 
     @Override
     public void putGroup(ServerGroup group) {
-        run("store group " + group.name(), h -> h.createUpdate(
-                "insert into server_groups (name, doc) values (:name, cast(:doc as jsonb)) on conflict (name) do update set doc = excluded.doc")
-                .bind("name", group.name()).bind("doc", Json.write(group)).execute());
+        groups.put(group);
     }
 
     @Override
     public Optional<ServerGroup> group(String name) {
-        return query("read group " + name, h -> h.createQuery("select doc::text from server_groups where name = :name").bind("name", name)
-                .mapTo(String.class).findOne().map(doc -> Json.read(doc, ServerGroup.class)));
+        return groups.get(name);
     }
 
     @Override
     public List<ServerGroup> groups() {
-        return query("list groups", h -> h.createQuery("select doc::text from server_groups order by name").mapTo(String.class)
-                .map(doc -> Json.read(doc, ServerGroup.class)).list());
+        return groups.list();
     }
 
     @Override
     public boolean removeGroup(String name) {
-        return query("remove group " + name, h -> h.createUpdate("delete from server_groups where name = :name").bind("name", name).execute() > 0);
+        return groups.remove(name);
     }
 
     // ---- packages ----
 
-    private static final RowMapper<Package> PACKAGE = (rs, ctx) -> new Package(rs.getString("format"),
-            new Artifact(rs.getString("sha256"), rs.getLong("size")), Json.read(rs.getString("metadata"), PackageMetadata.class),
-            rs.getTimestamp("published_at").toInstant());
-
     @Override
     public void putPackage(Package pkg) {
-        run("publish " + pkg.name() + " " + pkg.version(), h -> {
-            Optional<String> existing = h.createQuery("select sha256 from packages where name = :n and version = :v for update")
-                    .bind("n", pkg.name()).bind("v", pkg.version()).mapTo(String.class).findOne();
-            if (existing.isPresent()) {
-                if (!existing.get().equals(pkg.artifact().sha256())) {
-                    throw new StoreException("package " + pkg.name() + " " + pkg.version() + " is already published with digest "
-                            + existing.get() + "; publish a new version instead of replacing it");
-                }
-                return;
-            }
-            h.createUpdate("insert into packages (name, version, format, sha256, size, metadata, published_at) "
-                    + "values (:n, :v, :f, :sha, :size, cast(:meta as jsonb), :at) on conflict do nothing")
-                    .bind("n", pkg.name()).bind("v", pkg.version()).bind("f", pkg.format()).bind("sha", pkg.artifact().sha256())
-                    .bind("size", pkg.artifact().size()).bind("meta", Json.write(pkg.metadata()))
-                    .bind("at", Timestamp.from(pkg.publishedAt())).execute();
-        });
+        packages.put(pkg);
     }
 
     @Override
     public Optional<Package> findPackage(String name, String version) {
-        return query("read package " + name + " " + version, h -> h.createQuery("select * from packages where name = :n and version = :v")
-                .bind("n", name).bind("v", version).map(PACKAGE).findOne());
+        return packages.find(name, version);
     }
 
     @Override
     public List<Package> packageVersions(String name) {
-        return query("list versions of " + name, h -> h.createQuery("select * from packages where name = :n order by ordinal")
-                .bind("n", name).map(PACKAGE).list());
+        return packages.versions(name);
     }
 
     @Override
     public List<String> packageNames() {
-        return query("list packages", h -> h.createQuery("select distinct name from packages order by name").mapTo(String.class).list());
+        return packages.names();
     }
 
     @Override
     public boolean removePackage(String name, String version) {
-        return query("remove package", h -> h.createUpdate("delete from packages where name = :n and version = :v")
-                .bind("n", name).bind("v", version).execute() > 0);
+        return packages.remove(name, version);
     }
 
     // ---- deployments, tasks, events ----
 
-    private static final RowMapper<DeploymentRecord> DEPLOYMENT = (rs, ctx) -> new DeploymentRecord(rs.getString("id"),
-            Json.plan(rs.getString("plan")), batches(rs.getString("batches")), DeploymentStatus.valueOf(rs.getString("status")),
-            rs.getTimestamp("created_at").toInstant(), rs.getTimestamp("updated_at").toInstant());
-
-    @SuppressWarnings("unchecked")
-    private static List<List<String>> batches(String json) {
-        return Json.read(json, List.class);
-    }
-
-    private static final RowMapper<NodeTask> TASK = PostgresStore::task;
-
-    private static NodeTask task(java.sql.ResultSet rs, StatementContext ctx) throws SQLException {
-        return new NodeTask(rs.getString("deployment_id"), rs.getString("task_id"), rs.getString("server_id"), rs.getInt("batch"),
-                NodeStatus.valueOf(rs.getString("status")), rs.getString("step"), rs.getString("previous_version"),
-                rs.getString("target_version"), rs.getBoolean("changed"), rs.getString("message"), rs.getInt("attempt"),
-                rs.getTimestamp("updated_at").toInstant());
-    }
-
     @Override
     public void createDeployment(DeploymentRecord d, List<NodeTask> tasks, DeployEvent first) {
-        if (first.seq() != 1 || !first.deploymentId().equals(d.id())) {
-            throw new StoreException("first event of deployment " + d.id() + " must have seq 1, but was " + first.seq());
-        }
-        run("create deployment " + d.id(), h -> {
-            boolean exists = h.createQuery("select count(*) from deployments where id = :id").bind("id", d.id()).mapTo(Integer.class).one() > 0;
-            if (exists) {
-                throw new StoreException("deployment " + d.id() + " already exists");
-            }
-            h.createUpdate("insert into deployments (id, plan, batches, status, created_at, updated_at, last_seq, owner, lease_until, epoch) "
-                    + "values (:id, cast(:plan as jsonb), cast(:batches as jsonb), :status, :created, :updated, 1, :me, "
-                    + "now() + make_interval(secs => :secs), 1)")
-                    .bind("me", controllerId).bind("secs", lease.toMillis() / 1000.0).bind("id", d.id()).bind("plan", Json.plan(d.plan())).bind("batches", Json.write(d.batches()))
-                    .bind("status", d.status().name()).bind("created", Timestamp.from(d.createdAt()))
-                    .bind("updated", Timestamp.from(d.updatedAt())).execute();
-            var batch = h.prepareBatch("insert into node_tasks (deployment_id, task_id, server_id, batch, status, step, previous_version, "
-                    + "target_version, changed, message, attempt, updated_at) values (:d, :t, :s, :b, :st, :step, :prev, :target, :changed, "
-                    + ":msg, :attempt, :at)");
-            java.util.Set<String> ids = new java.util.HashSet<>();
-            for (NodeTask t : tasks) {
-                if (!ids.add(t.taskId())) {
-                    throw new StoreException("duplicate task id " + t.taskId());
-                }
-                bindTask(batch, t).add();
-            }
-            if (!tasks.isEmpty()) {
-                batch.execute();
-            }
-            insertEvent(h, first);
-        });
-        held.put(d.id(), 1L);
-    }
-
-    private static <S extends org.jdbi.v3.core.statement.SqlStatement<S>> S bindTask(S s, NodeTask t) {
-        return s.bind("d", t.deploymentId()).bind("t", t.taskId()).bind("s", t.serverId()).bind("b", t.batch())
-                .bind("st", t.status().name()).bind("step", t.step()).bind("prev", t.previousVersion()).bind("target", t.targetVersion())
-                .bind("changed", t.changed()).bind("msg", t.message()).bind("attempt", t.attempt()).bind("at", Timestamp.from(t.updatedAt()));
-    }
-
-    private static void insertEvent(Handle h, DeployEvent e) {
-        String server = serverOf(e);
-        h.createUpdate("insert into events (deployment_id, seq, time, kind, server_id, doc) values (:d, :seq, :time, :kind, :server, cast(:doc as jsonb))")
-                .bind("d", e.deploymentId()).bind("seq", e.seq()).bind("time", Timestamp.from(e.time()))
-                .bind("kind", e.getClass().getSimpleName()).bind("server", server).bind("doc", Json.event(e)).execute();
+        deployments.create(d, tasks, first);
     }
 
     @Override
     public Optional<DeploymentRecord> deployment(String id) {
-        return query("read deployment " + id, h -> h.createQuery("select * from deployments where id = :id").bind("id", id)
-                .map(DEPLOYMENT).findOne());
+        return deployments.get(id);
     }
 
     @Override
     public List<DeploymentRecord> deployments() {
-        return query("list deployments", h -> h.createQuery("select * from deployments order by created_at desc, id").map(DEPLOYMENT).list());
+        return deployments.list();
     }
 
     @Override
     public List<NodeTask> tasks(String deploymentId) {
-        return query("read tasks of " + deploymentId, h -> h.createQuery(
-                "select * from node_tasks where deployment_id = :d order by batch, server_id").bind("d", deploymentId).map(TASK).list());
+        return events.tasks(deploymentId);
     }
-
-    /**
-     * One statement, so one round trip: claims the next sequence number on the deployment row (which
-     * also serializes appends per deployment), updates the task and the status, and inserts the event.
-     * Nothing is written unless the sequence number is the next one and the task exists.
-     */
-    private static final String APPEND = """
-            with d as (
-                update deployments set last_seq = :seq,
-                       status = coalesce(cast(:status as text), status),
-                       updated_at = case when cast(:status as text) is null then updated_at else :time end,
-                       lease_until = case when cast(:status as text) in %s then null else lease_until end
-                 where id = :d and last_seq = :seq - 1 and owner = :me and epoch = :epoch
-                   and (cast(:t as text) is null or exists (select 1 from node_tasks where deployment_id = :d and task_id = :t))
-                returning id),
-            t as (
-                update node_tasks set server_id = :s, batch = :b, status = :st, step = :step, previous_version = :prev,
-                       target_version = :target, changed = :changed, message = :msg, attempt = :attempt, updated_at = :at
-                 where deployment_id = (select id from d) and task_id = :t
-                returning 1)
-            insert into events (deployment_id, seq, time, kind, server_id, doc)
-            select id, :seq, :time, :kind, :server, cast(:doc as jsonb) from d""".formatted(TERMINAL);
 
     @Override
     public void append(DeployEvent event, NodeTask task, DeploymentStatus status) {
-        // autocommit: the one statement is its own transaction, without begin/commit round trips
-        query("append event " + event.seq() + " of " + event.deploymentId(), h -> {
-            var update = h.createUpdate(APPEND).bind("d", event.deploymentId()).bind("seq", event.seq())
-                    .bind("me", controllerId).bind("epoch", held.getOrDefault(event.deploymentId(), -1L))
-                    .bind("time", Timestamp.from(event.time())).bind("status", status == null ? null : status.name())
-                    .bind("kind", event.getClass().getSimpleName()).bind("server", serverOf(event)).bind("doc", Json.event(event));
-            if (task != null) {
-                bindTask(update, task);
-            } else {
-                update.bindNull("t", java.sql.Types.VARCHAR).bindNull("s", java.sql.Types.VARCHAR).bind("b", 0)
-                        .bind("st", "").bind("step", "").bindNull("prev", java.sql.Types.VARCHAR).bindNull("target", java.sql.Types.VARCHAR)
-                        .bind("changed", false).bind("msg", "").bind("attempt", 0).bind("at", Timestamp.from(event.time()));
-            }
-            if (update.execute() == 1) {
-                return null;
-            }
-            var row = h.createQuery("select last_seq, owner, epoch from deployments where id = :d").bind("d", event.deploymentId())
-                    .mapToMap().findOne();
-            if (row.isEmpty()) {
-                throw new StoreException("no deployment " + event.deploymentId());
-            }
-            long last = ((Number) row.get().get("last_seq")).longValue();
-            if (event.seq() <= last && sameEvent(h, event)) {
-                return null; // a retry of an append whose commit succeeded but whose answer was lost
-            }
-            Object owner = row.get().get("owner");
-            long epoch = ((Number) row.get().get("epoch")).longValue();
-            if (!controllerId.equals(owner) || epoch != held.getOrDefault(event.deploymentId(), -1L)) {
-                held.remove(event.deploymentId());
-                throw new LeaseLostException("deployment " + event.deploymentId() + " is owned by controller " + owner
-                        + " (epoch " + epoch + "), not by this controller " + controllerId);
-            }
-            if (event.seq() == last + 1) {
-                throw new StoreException("no task " + task.taskId() + " in deployment " + event.deploymentId());
-            }
-            throw new StoreException("event seq " + event.seq() + " for deployment " + event.deploymentId()
-                    + " is out of order; expected " + (last + 1));
-        });
-    }
-
-    private static String serverOf(DeployEvent e) {
-        return e instanceof DeployEvent.NodeStatusChanged n ? n.serverId() : e instanceof DeployEvent.NodeOutput o ? o.serverId() : null;
-    }
-
-    private static boolean sameEvent(Handle h, DeployEvent event) {
-        return h.createQuery("select kind, doc::text from events where deployment_id = :d and seq = :seq").bind("d", event.deploymentId())
-                .bind("seq", event.seq()).map((rs, ctx) -> Json.event(rs.getString(1), rs.getString(2))).findOne()
-                .map(event::equals).orElse(false);
+        events.append(event, task, status);
     }
 
     @Override
     public List<DeployEvent> events(String deploymentId, long afterSeq) {
-        return query("read events of " + deploymentId, h -> h.createQuery(
-                "select kind, doc::text from events where deployment_id = :d and seq > :after order by seq")
-                .bind("d", deploymentId).bind("after", afterSeq).map((rs, ctx) -> Json.event(rs.getString(1), rs.getString(2))).list());
+        return events.events(deploymentId, afterSeq);
     }
 
     /** Closes the connection pool. */
     @Override
     public void close() {
-        renewer.shutdownNow();
+        leases.close();
         notifier.close();
-        pool.close();
+        db.close();
     }
 
     /** Options for {@link PostgresStore}. */

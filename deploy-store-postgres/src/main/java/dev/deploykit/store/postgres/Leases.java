@@ -1,0 +1,146 @@
+package dev.deploykit.store.postgres;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This controller's ownership of deployments, in the {@code owner}, {@code lease_until} and
+ * {@code epoch} columns of {@code deployments}: acquiring (and taking over expired leases, which
+ * raises the fencing epoch), releasing, and a background thread that renews the leases of the
+ * deployments it holds every third of the lease. It remembers the epoch it holds each deployment
+ * under, which the event log checks every append against.
+ *
+ * <p>It starts renewing when made; {@link PostgresStore#close} closes it, which stops the renewer
+ * thread (the {@link Database} it uses is closed separately). Thread-safe: the held epochs are in a
+ * concurrent map, and each database call is one statement.
+ */
+final class Leases implements AutoCloseable {
+    // Under the store's name, so that logging configured for PostgresStore keeps covering lost leases.
+    private static final Logger log = LoggerFactory.getLogger(PostgresStore.class);
+
+    /** Deployments in these states hold no lease: any controller may take them to retry failed nodes. */
+    static final String TERMINAL = "('SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK')";
+
+    /** The epoch of a deployment's first owner, its creator. */
+    static final long FIRST_EPOCH = 1;
+
+    private final Database db;
+    private final String controllerId;
+    private final Duration lease;
+    /** Deployments this controller owns, with the fencing epoch it owns each under. */
+    private final Map<String, Long> held = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService renewer;
+
+    Leases(Database db, String controllerId, Duration lease) {
+        this.db = db;
+        this.controllerId = controllerId;
+        this.lease = lease;
+        this.renewer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "deploykit-lease-renewer");
+            t.setDaemon(true);
+            return t;
+        });
+        long every = Math.max(1, lease.toMillis() / 3);
+        renewer.scheduleWithFixedDelay(this::renewLeases, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    /** Host name, process id and a random suffix: unique among controllers without configuration. */
+    static String defaultControllerId() {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            host = "controller";
+        }
+        return host + "-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    String controllerId() {
+        return controllerId;
+    }
+
+    /** The lease length in seconds, as {@code make_interval(secs => ...)} takes it. */
+    double seconds() {
+        return lease.toMillis() / 1000.0;
+    }
+
+    /** @see PostgresStore#acquire */
+    boolean acquire(String deploymentId) {
+        Optional<Long> epoch = db.query("acquire deployment " + deploymentId, h -> h.createQuery("""
+                update deployments set owner = :me, lease_until = now() + make_interval(secs => :secs),
+                       epoch = case when owner = :me and epoch = :held then epoch else epoch + 1 end
+                 where id = :d and (owner is null or lease_until is null or lease_until < now() or (owner = :me and epoch = :held))
+                returning epoch""").bind("me", controllerId).bind("secs", seconds()).bind("d", deploymentId)
+                .bind("held", heldEpoch(deploymentId)).mapTo(Long.class).findOne());
+        epoch.ifPresentOrElse(e -> held.put(deploymentId, e), () -> held.remove(deploymentId));
+        return epoch.isPresent();
+    }
+
+    /** The epoch this controller holds {@code deploymentId} under; 0 when it does not hold it. */
+    long epoch(String deploymentId) {
+        return held.getOrDefault(deploymentId, 0L);
+    }
+
+    /** Like {@link #epoch}, but -1 when not held, which matches no row's epoch in an owner check. */
+    long heldEpoch(String deploymentId) {
+        return held.getOrDefault(deploymentId, -1L);
+    }
+
+    /** Records that this controller created {@code deploymentId}, and so owns it under {@link #FIRST_EPOCH}. */
+    void created(String deploymentId) {
+        held.put(deploymentId, FIRST_EPOCH);
+    }
+
+    /** Forgets {@code deploymentId}, whose append found another owner or a newer epoch. */
+    void lost(String deploymentId) {
+        held.remove(deploymentId);
+    }
+
+    void release(String deploymentId) {
+        Long epoch = held.remove(deploymentId);
+        if (epoch != null) {
+            db.run("release deployment " + deploymentId, h -> h.createUpdate(
+                    "update deployments set owner = null, lease_until = null where id = :d and owner = :me and epoch = :epoch")
+                    .bind("d", deploymentId).bind("me", controllerId).bind("epoch", epoch).execute());
+        }
+    }
+
+    /** A third of the lease: a controller whose leases ran out for as long is gone or cut off. */
+    Duration takeoverCheckInterval() {
+        return lease.dividedBy(3);
+    }
+
+    /** Extends the leases of the unfinished deployments this controller owns; forgets those it lost. */
+    private void renewLeases() {
+        for (Map.Entry<String, Long> e : held.entrySet()) {
+            try {
+                Optional<String> status = db.query("renew lease on " + e.getKey(), h -> h.createQuery("""
+                        update deployments set lease_until = case when status in %s then null
+                                                                  else now() + make_interval(secs => :secs) end
+                         where id = :d and owner = :me and epoch = :epoch
+                        returning status""".formatted(TERMINAL)).bind("secs", seconds())
+                        .bind("d", e.getKey()).bind("me", controllerId).bind("epoch", e.getValue()).mapTo(String.class).findOne());
+                if (status.isEmpty()) {
+                    held.remove(e.getKey(), e.getValue());
+                    log.warn("deployment {}: another controller has taken it over", e.getKey());
+                }
+            } catch (RuntimeException ex) {
+                log.warn("cannot renew the lease on deployment {}: {}", e.getKey(), ex.getMessage());
+            }
+        }
+    }
+
+    /** Stops renewing; the leases run out unless released. */
+    @Override
+    public void close() {
+        renewer.shutdownNow();
+    }
+}
