@@ -1,8 +1,8 @@
 package dev.deploykit.store.postgres;
 
+import dev.deploykit.StoreException;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import dev.deploykit.StoreException;
 import io.github.resilience4j.core.IntervalFunction;
 import java.sql.SQLException;
 import java.time.Duration;

@@ -1,5 +1,6 @@
 package dev.deploykit.store.postgres;
 
+import dev.deploykit.spi.support.DaemonThreads;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -43,11 +44,7 @@ final class Leases implements AutoCloseable {
         this.db = db;
         this.controllerId = controllerId;
         this.lease = lease;
-        this.renewer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "deploykit-lease-renewer");
-            t.setDaemon(true);
-            return t;
-        });
+        this.renewer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("deploykit-lease-renewer-"));
         long every = Math.max(1, lease.toMillis() / 3);
         renewer.scheduleWithFixedDelay(this::renewLeases, every, every, TimeUnit.MILLISECONDS);
     }

@@ -1,5 +1,6 @@
 package dev.deploykit.store.postgres;
 
+import dev.deploykit.spi.support.DaemonThreads;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -31,9 +32,7 @@ final class Notifier implements AutoCloseable {
         this.url = url;
         this.user = user;
         this.password = password;
-        this.thread = new Thread(this::listen, "deploykit-listen-" + channel);
-        thread.setDaemon(true);
-        thread.start();
+        this.thread = DaemonThreads.start("deploykit-listen-" + channel, this::listen);
     }
 
     private void listen() {

@@ -39,9 +39,9 @@ public final class PostgresStore implements Store {
     private final Leases leases;
     private final DocumentTable<Server> servers;
     private final DocumentTable<ServerGroup> groups;
-    private final Packages packages;
+    private final PackageTable packages;
     private final EventLog events;
-    private final Deployments deployments;
+    private final DeploymentTable deployments;
     private final Notifier notifier;
     private final PostgresRelay relay;
 
@@ -50,9 +50,9 @@ public final class PostgresStore implements Store {
         this.leases = new Leases(db, b.controllerId != null ? b.controllerId : Leases.defaultControllerId(), b.lease);
         this.servers = new DocumentTable<>(db, "servers", "id", Server.class, Server::id, "server");
         this.groups = new DocumentTable<>(db, "server_groups", "name", ServerGroup.class, ServerGroup::name, "group");
-        this.packages = new Packages(db);
+        this.packages = new PackageTable(db);
         this.events = new EventLog(db, leases);
-        this.deployments = new Deployments(db, leases, events);
+        this.deployments = new DeploymentTable(db, leases, events);
         this.notifier = new Notifier(PostgresRelay.channel(b.schema), b.url, b.user, b.password);
         this.relay = new PostgresRelay(db, leases.controllerId(), notifier);
     }

@@ -18,7 +18,7 @@ import org.jdbi.v3.core.mapper.RowMapper;
  * <p>Owns nothing to close; {@link PostgresStore} closes the {@link Database}. Thread-safe: it keeps
  * no state of its own.
  */
-final class Deployments {
+final class DeploymentTable {
     private static final RowMapper<DeploymentRecord> DEPLOYMENT = (rs, ctx) -> new DeploymentRecord(rs.getString("id"),
             Json.plan(rs.getString("plan")), batches(rs.getString("batches")), DeploymentStatus.valueOf(rs.getString("status")),
             rs.getTimestamp("created_at").toInstant(), rs.getTimestamp("updated_at").toInstant());
@@ -27,7 +27,7 @@ final class Deployments {
     private final Leases leases;
     private final EventLog events;
 
-    Deployments(Database db, Leases leases, EventLog events) {
+    DeploymentTable(Database db, Leases leases, EventLog events) {
         this.db = db;
         this.leases = leases;
         this.events = events;

@@ -16,14 +16,14 @@ import org.jdbi.v3.core.mapper.RowMapper;
  * <p>Owns nothing to close; {@link PostgresStore} closes the {@link Database}. Thread-safe: it is
  * immutable, and a publication locks the version's row.
  */
-final class Packages {
+final class PackageTable {
     private static final RowMapper<Package> PACKAGE = (rs, ctx) -> new Package(rs.getString("format"),
             new Artifact(rs.getString("sha256"), rs.getLong("size")), Json.read(rs.getString("metadata"), PackageMetadata.class),
             rs.getTimestamp("published_at").toInstant());
 
     private final Database db;
 
-    Packages(Database db) {
+    PackageTable(Database db) {
         this.db = db;
     }
 
