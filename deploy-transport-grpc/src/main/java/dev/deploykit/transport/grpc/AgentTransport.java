@@ -40,10 +40,6 @@ public final class AgentTransport implements Transport {
         return "agent";
     }
 
-    /**
-     * A session on the server's agent. An agent that is not connected right now (it is reconnecting,
-     * or this controller just restarted) is waited for up to the gateway's reconnect grace.
-     */
     /** True while the server's agent is connected to this controller's gateway. */
     @Override
     public boolean reaches(Server server) {
@@ -51,6 +47,10 @@ public final class AgentTransport implements Transport {
         return link != null && link.connected();
     }
 
+    /**
+     * A session on the server's agent. An agent that is not connected right now (it is reconnecting,
+     * or this controller just restarted) is waited for up to the gateway's reconnect grace.
+     */
     @Override
     public NodeSession open(Server server) {
         String agentId = server.binding().require("agentId");

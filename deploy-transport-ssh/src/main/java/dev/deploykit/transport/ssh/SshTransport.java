@@ -51,8 +51,10 @@ import org.slf4j.LoggerFactory;
  *       from a callback);</li>
  *   <li>commands are argv lists, quoted word by word for the remote shell; timeouts and cancels kill
  *       the remote process group;</li>
- *   <li>artifacts go by SFTP into a content-addressed cache on the node, resume a partial upload,
- *       and are verified with the fastest SHA-256 tool the node has.</li>
+ *   <li>artifacts go through one exec channel each (prepare, stream into {@code cat}, verify size
+ *       and SHA-256 with the fastest tool the node has, move into place) into a content-addressed
+ *       cache on the node; a partial upload resumes from its offset, an intact copy is not sent
+ *       again. No SFTP: one remote shell per artifact instead of three (docs/ssh.md).</li>
  * </ul>
  *
  * <p>Binding attributes: {@code host}, {@code port}, {@code user} (required); {@code sudo=true} to
