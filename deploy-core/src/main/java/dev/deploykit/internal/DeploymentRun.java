@@ -33,7 +33,7 @@ import org.slf4j.MDC;
  * their reason texts are {@link RolloutState}'s; this class runs the threads, waits, and records
  * what the rules decide. All mutable state is guarded by {@link #lock}; every change is appended to
  * the store as an event under that lock, which gives events their gap-free sequence and listeners
- * their order.
+ * their order. Status changes follow {@link DeploymentStatus#canMoveTo}.
  */
 final class DeploymentRun implements Deployment, NodeWork.Reporter {
     private static final Logger log = LoggerFactory.getLogger(DeploymentRun.class);
@@ -296,11 +296,21 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
         }
     }
 
+    /**
+     * Records the status change; refuses a move {@link DeploymentStatus#canMoveTo} does not allow
+     * rather than writing it into the log. A detached run records nothing, so it checks nothing.
+     */
     private void transition(RolloutState.StatusChange change) {
         DeploymentStatus to = change.to();
         String reason = change.reason();
-        log.info("deployment {} {}{}", record.id(), to, reason.isEmpty() ? "" : ": " + reason);
-        emit(s -> new DeployEvent.DeploymentStatusChanged(record.id(), s, engine.clock.instant(), to, reason), null, to);
+        synchronized (lock) {
+            if (!detached && !status.canMoveTo(to)) {
+                throw new IllegalStateException("deployment " + record.id() + " cannot move from " + status + " to " + to
+                        + (reason.isEmpty() ? "" : " (" + reason + ")"));
+            }
+            log.info("deployment {} {}{}", record.id(), to, reason.isEmpty() ? "" : ": " + reason);
+            emit(s -> new DeployEvent.DeploymentStatusChanged(record.id(), s, engine.clock.instant(), to, reason), null, to);
+        }
     }
 
     /** Appends the event (with the task and status change) to the store, then tells listeners. */
