@@ -16,6 +16,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
@@ -27,9 +28,12 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
- * One deployment: the {@link Deployment} handle and the coordinator that runs its batches. All
- * mutable state is guarded by {@link #lock}; every change is appended to the store as an event
- * under that lock, which gives events their gap-free sequence and listeners their order.
+ * One deployment: the {@link Deployment} handle and the coordinator that runs its batches. The
+ * rollout rules (failure budget, canary halt, dispatch gate, rollback set, how the run ends) and
+ * their reason texts are {@link RolloutState}'s; this class runs the threads, waits, and records
+ * what the rules decide. All mutable state is guarded by {@link #lock}; every change is appended to
+ * the store as an event under that lock, which gives events their gap-free sequence and listeners
+ * their order. Status changes follow {@link DeploymentStatus#canMoveTo}.
  */
 final class DeploymentRun implements Deployment, NodeWork.Reporter {
     private static final Logger log = LoggerFactory.getLogger(DeploymentRun.class);
@@ -38,8 +42,6 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
     private final DeploymentRecord record;
     private final DeployPlan plan;
     private final Map<String, NodeGoal> goals;
-    private final boolean canary;
-    private final int budget;
     private final NodeWork work;
 
     final Object lock = new Object();
@@ -53,9 +55,8 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
     private volatile boolean cancelRequested;
     /** The controller is shutting down: stop, record nothing more, leave the rest to the next controller. */
     private volatile boolean detached;
-    private boolean breached;
-    private String haltReason = "";
-    private int failures;
+    /** Failures, halt and the rules; guarded by {@link #lock} (it is not thread-safe itself). */
+    private final RolloutState rollout;
     private int inFlight;
 
     /** A run over a stored deployment; {@code goals} is empty for a handle that cannot run. */
@@ -64,10 +65,9 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
         this.record = record;
         this.plan = record.plan();
         this.goals = goals;
-        this.canary = canary;
         this.status = record.status();
         engine.store.tasks(record.id()).forEach(t -> tasks.put(t.serverId(), t));
-        this.budget = plan.maxFailed().roundDown(tasks.size());
+        this.rollout = new RolloutState(RolloutState.Rules.of(plan, canary, tasks.size()));
         List<DeployEvent> events = engine.store.events(record.id(), 0);
         this.seq = events.isEmpty() ? 0 : events.get(events.size() - 1).seq();
         this.work = new NodeWork(engine, plan, this);
@@ -89,17 +89,11 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
         synchronized (lock) {
             pauseRequested = status == DeploymentStatus.PAUSED;
             for (NodeTask t : List.copyOf(tasks.values())) {
-                if (t.status() == NodeStatus.DISPATCHED || t.status() == NodeStatus.RUNNING) {
-                    update(t.with(NodeStatus.PENDING, t.step(), "re-sent after a controller restart", engine.clock.instant()));
+                if (RolloutState.resentAfterRestart(t)) {
+                    update(t.with(NodeStatus.PENDING, t.step(), RolloutState.RESENT_AFTER_RESTART, engine.clock.instant()));
                 }
             }
-            failures = count(List.copyOf(tasks.values()), NodeStatus.FAILED);
-            boolean canaryFailed = canary && tasks.values().stream().anyMatch(t -> t.batch() == 0 && t.status() == NodeStatus.FAILED);
-            if (canaryFailed || failures > budget) {
-                breached = true;
-                haltReason = canaryFailed ? "canary batch failed" : "failure budget exceeded: " + failures + " node(s) failed, at most "
-                        + budget + " allowed";
-            }
+            rollout.restoreFrom(List.copyOf(tasks.values()));
         }
         launch();
     }
@@ -108,7 +102,7 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
         MDC.put("deployment", record.id());
         try {
             if (!pauseRequested) {
-                transition(DeploymentStatus.RUNNING, "");
+                transition(RolloutState.STARTED);
             }
             List<List<String>> batches = record.batches();
             for (int b = 0; b < batches.size(); b++) {
@@ -120,36 +114,36 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
                     break;
                 }
                 int batch = b;
-                boolean isCanary = canary && b == 0;
+                boolean isCanary;
+                synchronized (lock) {
+                    isCanary = rollout.isCanary(b);
+                }
                 emit(s -> new DeployEvent.BatchStarted(record.id(), s, engine.clock.instant(), batch, isCanary, batches.get(batch)), null, null);
                 runNodes(todo, false);
                 List<NodeTask> done = tasksIn(b);
                 int failed = count(done, NodeStatus.FAILED);
                 emit(s -> new DeployEvent.BatchFinished(record.id(), s, engine.clock.instant(), batch,
                         count(done, NodeStatus.SUCCEEDED), failed, count(done, NodeStatus.SKIPPED)), null, null);
+                Optional<RolloutState.StatusChange> promotion;
                 synchronized (lock) {
-                    if (isCanary && failed > 0 && !breached) {
-                        breached = true;
-                        haltReason = "canary batch failed on " + failed + " node(s)";
-                    }
-                    if (cancelRequested || breached) {
+                    boolean goOn = rollout.batchEnded(b, done);
+                    if (cancelRequested || !goOn) {
                         break;
                     }
+                    promotion = rollout.promotionPause(b, batches.size());
                 }
-                if (b < batches.size() - 1) {
-                    if (isCanary && plan.manualPromote()) {
-                        requestPause("canary batch succeeded; waiting for promotion (resume) before batch 1");
-                    } else if (!plan.pauseBetweenBatches().isZero()) {
-                        waitBetweenBatches(plan.pauseBetweenBatches());
-                    }
+                if (promotion.isPresent()) {
+                    requestPause(promotion.get());
+                } else if (b < batches.size() - 1 && !plan.pauseBetweenBatches().isZero()) {
+                    waitBetweenBatches(plan.pauseBetweenBatches());
                 }
             }
             finish();
         } catch (RuntimeException | Error e) {
             log.error("deployment {} stopped by an internal error", record.id(), e);
             try {
-                markNotDispatched("deployment stopped by an internal error");
-                transition(DeploymentStatus.FAILED, "internal error: " + e);
+                markNotDispatched(RolloutState.STOPPED_BEFORE_DISPATCH);
+                transition(RolloutState.internalError(e));
             } catch (RuntimeException again) {
                 log.error("deployment {}: cannot record the failure", record.id(), again);
             }
@@ -166,33 +160,22 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
         if (detached) {
             return;
         }
-        if (cancelRequested) {
-            markNotDispatched("deployment cancelled");
-            transition(DeploymentStatus.CANCELLED, "cancelled by user");
-            return;
+        RolloutState.Ending ending;
+        synchronized (lock) {
+            ending = rollout.ending(cancelRequested, snapshot());
         }
-        if (breached) {
-            markNotDispatched("not dispatched: " + haltReason);
-            if (!plan.rollbackOnFailure()) {
-                transition(DeploymentStatus.FAILED, haltReason);
-                return;
+        ending.notDispatched().ifPresent(this::markNotDispatched);
+        if (ending instanceof RolloutState.RollBack rollBack) {
+            transition(rollBack.start());
+            runNodes(rollBack.nodes(), true);
+            RolloutState.StatusChange end;
+            synchronized (lock) {
+                end = rollout.afterRollback(rollBack.nodes(), snapshot());
             }
-            List<NodeTask> changed = snapshot().stream()
-                    .filter(t -> t.changed() && (t.status() == NodeStatus.SUCCEEDED || t.status() == NodeStatus.FAILED))
-                    .toList();
-            transition(DeploymentStatus.RUNNING, haltReason + "; rolling back " + changed.size() + " changed node(s)");
-            runNodes(changed, true);
-            List<String> stuck = snapshot().stream().filter(t -> changed.stream().anyMatch(c -> c.taskId().equals(t.taskId())))
-                    .filter(t -> t.status() != NodeStatus.ROLLED_BACK).map(NodeTask::serverId).toList();
-            if (stuck.isEmpty()) {
-                transition(DeploymentStatus.ROLLED_BACK, haltReason + "; " + changed.size() + " changed node(s) rolled back");
-            } else {
-                transition(DeploymentStatus.FAILED, haltReason + "; rollback failed on " + stuck);
-            }
-            return;
+            transition(end);
+        } else {
+            transition(((RolloutState.Finish) ending).status());
         }
-        int failed = count(snapshot(), NodeStatus.FAILED);
-        transition(DeploymentStatus.SUCCEEDED, failed == 0 ? "" : failed + " node(s) failed within the failure budget of " + budget);
     }
 
     /** Runs {@code todo} with at most the plan's concurrency in flight; returns when all ended. */
@@ -238,16 +221,10 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
         MDC.put("deployment", record.id());
         try {
             NodeTask end = goal instanceof NodeGoal.NoGoal none && rollback
-                    ? update(task.with(NodeStatus.FAILED, task.step(), "rollback failed: " + none.reason(), engine.clock.instant()))
+                    ? update(task.with(NodeStatus.FAILED, task.step(), RolloutState.rollbackImpossible(none.reason()), engine.clock.instant()))
                     : work.run(task, goal, rollback);
             synchronized (lock) {
-                if (end.status() == NodeStatus.FAILED && !rollback) {
-                    failures++;
-                    if (failures > budget && !breached) {
-                        breached = true;
-                        haltReason = "failure budget exceeded: " + failures + " node(s) failed, at most " + budget + " allowed";
-                    }
-                }
+                rollout.nodeEnded(end, rollback);
             }
         } finally {
             synchronized (lock) {
@@ -266,7 +243,7 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
             while (!cancelRequested && (pauseRequested && !rollback || inFlight >= limit)) {
                 waitOnLock(0);
             }
-            if (cancelRequested || (!rollback && breached && plan.batchFailureMode() == DeployPlan.BatchFailureMode.FAIL_FAST)) {
+            if (cancelRequested || !rollout.mayDispatch(rollback)) {
                 return false;
             }
             inFlight++;
@@ -310,18 +287,30 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
         }
     }
 
-    private void requestPause(String reason) {
+    private void requestPause(RolloutState.StatusChange pause) {
         synchronized (lock) {
             if (!cancelRequested) {
                 pauseRequested = true;
-                transition(DeploymentStatus.PAUSED, reason);
+                transition(pause);
             }
         }
     }
 
-    private void transition(DeploymentStatus to, String reason) {
-        log.info("deployment {} {}{}", record.id(), to, reason.isEmpty() ? "" : ": " + reason);
-        emit(s -> new DeployEvent.DeploymentStatusChanged(record.id(), s, engine.clock.instant(), to, reason), null, to);
+    /**
+     * Records the status change; refuses a move {@link DeploymentStatus#canMoveTo} does not allow
+     * rather than writing it into the log. A detached run records nothing, so it checks nothing.
+     */
+    private void transition(RolloutState.StatusChange change) {
+        DeploymentStatus to = change.to();
+        String reason = change.reason();
+        synchronized (lock) {
+            if (!detached && !status.canMoveTo(to)) {
+                throw new IllegalStateException("deployment " + record.id() + " cannot move from " + status + " to " + to
+                        + (reason.isEmpty() ? "" : " (" + reason + ")"));
+            }
+            log.info("deployment {} {}{}", record.id(), to, reason.isEmpty() ? "" : ": " + reason);
+            emit(s -> new DeployEvent.DeploymentStatusChanged(record.id(), s, engine.clock.instant(), to, reason), null, to);
+        }
     }
 
     /** Appends the event (with the task and status change) to the store, then tells listeners. */
@@ -489,7 +478,7 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
             requireActive("pause");
             if (!pauseRequested && !cancelRequested) {
                 pauseRequested = true;
-                transition(DeploymentStatus.PAUSED, "paused by user");
+                transition(RolloutState.PAUSED_BY_USER);
             }
         }
     }
@@ -500,7 +489,7 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
             requireActive("resume");
             if (pauseRequested) {
                 pauseRequested = false;
-                transition(DeploymentStatus.RUNNING, "resumed");
+                transition(RolloutState.RESUMED);
             }
         }
     }
@@ -544,21 +533,19 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
             if (goals.isEmpty()) {
                 throw new IllegalStateException("deployment " + record.id() + " is not loaded for running in this DeployKit");
             }
-            if (status != DeploymentStatus.FAILED && status != DeploymentStatus.SUCCEEDED) {
+            if (!RolloutState.retryable(status)) {
                 throw new IllegalStateException("only a FAILED or SUCCEEDED deployment can retry failed nodes, but "
                         + record.id() + " is " + status);
             }
             if (!engine.store.acquire(record.id())) {
                 throw new IllegalStateException("deployment " + record.id() + " is owned by another controller");
             }
-            List<NodeTask> failed = tasks.values().stream().filter(t -> t.status() == NodeStatus.FAILED).toList();
+            List<NodeTask> failed = RolloutState.retrySet(tasks.values());
             if (failed.isEmpty()) {
                 throw new IllegalStateException("deployment " + record.id() + " has no failed node tasks");
             }
             failed.forEach(t -> update(t.nextAttempt(engine.clock.instant())));
-            failures = 0;
-            breached = false;
-            haltReason = "";
+            rollout.retried();
             launch();
         }
     }
