@@ -43,15 +43,25 @@ public interface Deployment {
     /** Waits for a terminal status, or returns the current one after {@code timeout}. */
     DeploymentStatus await(Duration timeout) throws InterruptedException;
 
-    /** Stops dispatching new nodes; running nodes finish. */
+    /**
+     * Stops dispatching new nodes; running nodes finish. A deployment that is not running here is a
+     * {@link ConflictException}.
+     */
     void pause();
 
-    /** Resumes a paused deployment (also promotes past a manual-promote canary). */
+    /**
+     * Resumes a paused deployment (also promotes past a manual-promote canary); a
+     * {@link ConflictException} when it is not running here.
+     */
     void resume();
 
     /** Stops dispatching and cancels running nodes (their processes are killed). */
     void cancel();
 
-    /** Runs the FAILED node tasks of a FAILED deployment again. */
+    /**
+     * Runs the FAILED node tasks of a FAILED (or SUCCEEDED within its budget) deployment again; a
+     * {@link ConflictException} when it is still running, has no failed nodes, or another controller
+     * owns it.
+     */
     void retryFailed();
 }

@@ -161,7 +161,7 @@ class ControlTest {
         assertEquals(null, retried.previousVersion(), "the version from before the first attempt is kept");
         assertEquals(List.of("install 1.0", "install 1.0"), cluster.history("n02"), "the failed node is applied again");
         assertEquals(List.of("install 1.0"), cluster.history("n01"), "n01 is not run again");
-        assertThrows(IllegalStateException.class, d::retryFailed);
+        assertThrows(ConflictException.class, d::retryFailed);
     }
 
     @Test
@@ -217,7 +217,7 @@ class ControlTest {
         Deployment loaded = cluster.kit.deployment(d.id()).orElseThrow();
         assertEquals(DeploymentStatus.SUCCEEDED, loaded.status());
         assertEquals(d.events(), loaded.events());
-        IllegalStateException e = assertThrows(IllegalStateException.class, loaded::pause);
+        ConflictException e = assertThrows(ConflictException.class, loaded::pause);
         assertTrue(e.getMessage().contains("SUCCEEDED"), e.getMessage());
     }
 }

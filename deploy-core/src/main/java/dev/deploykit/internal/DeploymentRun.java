@@ -1,6 +1,7 @@
 package dev.deploykit.internal;
 
 import dev.deploykit.Action;
+import dev.deploykit.ConflictException;
 import dev.deploykit.DeployEvent;
 import dev.deploykit.DeployPlan;
 import dev.deploykit.Deployment;
@@ -528,21 +529,21 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
     public void retryFailed() {
         synchronized (lock) {
             if (active) {
-                throw new IllegalStateException("deployment " + record.id() + " is still running");
+                throw new ConflictException("deployment", record.id(), "deployment " + record.id() + " is still running");
             }
             if (goals.isEmpty()) {
-                throw new IllegalStateException("deployment " + record.id() + " is not loaded for running in this DeployKit");
+                throw new ConflictException("deployment", record.id(), "deployment " + record.id() + " is not loaded for running in this DeployKit");
             }
             if (!RolloutState.retryable(status)) {
-                throw new IllegalStateException("only a FAILED or SUCCEEDED deployment can retry failed nodes, but "
+                throw new ConflictException("deployment", record.id(), "only a FAILED or SUCCEEDED deployment can retry failed nodes, but "
                         + record.id() + " is " + status);
             }
             if (!engine.store.acquire(record.id())) {
-                throw new IllegalStateException("deployment " + record.id() + " is owned by another controller");
+                throw new ConflictException("deployment", record.id(), "deployment " + record.id() + " is owned by another controller");
             }
             List<NodeTask> failed = RolloutState.retrySet(tasks.values());
             if (failed.isEmpty()) {
-                throw new IllegalStateException("deployment " + record.id() + " has no failed node tasks");
+                throw new ConflictException("deployment", record.id(), "deployment " + record.id() + " has no failed node tasks");
             }
             failed.forEach(t -> update(t.nextAttempt(engine.clock.instant())));
             rollout.retried();
@@ -552,7 +553,7 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
 
     private void requireActive(String what) {
         if (!active) {
-            throw new IllegalStateException("cannot " + what + " deployment " + record.id() + ": it is " + status);
+            throw new ConflictException("deployment", record.id(), "cannot " + what + " deployment " + record.id() + ": it is " + status);
         }
     }
 
