@@ -167,7 +167,8 @@ public final class AgentBenchmark {
         Controller(Path dir, AgentFixtures.Pki pki, int chunkBytes) {
             this.dir = dir;
             this.pki = pki;
-            this.gateway = AgentFixtures.gateway(pki).chunkBytes(chunkBytes).build();
+            // simulated fleets register hundreds of agents at once
+            this.gateway = AgentFixtures.gateway(pki).chunkBytes(chunkBytes).maxNewAgentsPerMinute(1_000_000).build();
             this.kit = DeployKit.builder().transport(gateway.transport()).artifactDir(dir.resolve("artifacts")).build();
             gateway.start(kit.servers());
         }
@@ -176,7 +177,7 @@ public final class AgentBenchmark {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             return new ProcessBuilder(java, "-Xmx1g", "-cp", System.getProperty("java.class.path"), SimAgents.class.getName(),
                     "--controller", "127.0.0.1:" + gateway.port(), "--count", Integer.toString(count), "--prefix", prefix,
-                    "--ca", pki.ca().toString(), "--cert", pki.clientCert().toString(), "--key", pki.clientKey().toString(),
+                    "--ca", pki.ca().toString(), "--ca-key", pki.caKey().toString(),
                     "--token", AgentFixtures.TOKEN)
                     .redirectErrorStream(true).redirectOutput(dir.resolve("sims-" + prefix + ".log").toFile()).start();
         }

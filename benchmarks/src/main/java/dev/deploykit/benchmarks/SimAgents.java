@@ -1,6 +1,7 @@
 package dev.deploykit.benchmarks;
 
 import dev.deploykit.spi.support.Sha256;
+import dev.deploykit.transport.grpc.AgentCa;
 import dev.deploykit.transport.grpc.proto.AgentMessage;
 import dev.deploykit.transport.grpc.proto.AgentServiceGrpc;
 import dev.deploykit.transport.grpc.proto.ArtifactChunk;
@@ -17,9 +18,15 @@ import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
+import java.io.ByteArrayInputStream;
 import java.io.File;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
 import java.security.MessageDigest;
+import java.security.spec.ECGenParameterSpec;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -31,7 +38,10 @@ import java.util.concurrent.Executors;
  * stream, says Hello, answers exec tasks at once with exit 0 (a no-op), and pulls artifacts through
  * FetchArtifact, hashing them as a real agent does but keeping nothing on disk.
  *
- * <p>Args: {@code --controller HOST:PORT --count N --prefix sim --ca F --cert F --key F --token T}.
+ * <p>Each has its own certificate, issued at start by the test CA ({@code --ca-key}) as enrollment would,
+ * since the gateway takes an agent's id from its certificate.
+ *
+ * <p>Args: {@code --controller HOST:PORT --count N --prefix sim --ca F --ca-key F --token T}.
  */
 public final class SimAgents {
     public static void main(String[] args) throws Exception {
@@ -40,18 +50,23 @@ public final class SimAgents {
         String prefix = SshBenchmark.stringArg(args, "--prefix", "sim");
         Metadata headers = new Metadata();
         headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + SshBenchmark.stringArg(args, "--token", ""));
-        TlsChannelCredentials.Builder tls = TlsChannelCredentials.newBuilder()
-                .trustManager(new File(SshBenchmark.stringArg(args, "--ca", "")))
-                .keyManager(new File(SshBenchmark.stringArg(args, "--cert", "")), new File(SshBenchmark.stringArg(args, "--key", "")));
+        File caFile = new File(SshBenchmark.stringArg(args, "--ca", ""));
+        AgentCa ca = AgentCa.load(caFile.toPath(), Path.of(SshBenchmark.stringArg(args, "--ca-key", "")));
+        KeyPairGenerator keys = KeyPairGenerator.getInstance("EC");
+        keys.initialize(new ECGenParameterSpec("secp256r1"));
         ExecutorService fetchers = Executors.newFixedThreadPool(32);
         List<ManagedChannel> channels = new ArrayList<>();
         for (int i = 0; i < count; i++) {
+            String id = prefix + "-" + i;
+            KeyPair key = keys.generateKeyPair();
+            TlsChannelCredentials.Builder tls = TlsChannelCredentials.newBuilder().trustManager(caFile)
+                    .keyManager(new ByteArrayInputStream(AgentCa.pem(ca.issue(id, key.getPublic())).getBytes(StandardCharsets.US_ASCII)),
+                            new ByteArrayInputStream(AgentCa.pem(key.getPrivate()).getBytes(StandardCharsets.US_ASCII)));
             ManagedChannel channel = NettyChannelBuilder.forAddress(hostPort[0], Integer.parseInt(hostPort[1]), tls.build())
                     .maxInboundMessageSize(4 * 1024 * 1024).flowControlWindow(8 * 1024 * 1024).build();
             channels.add(channel);
             var stub = AgentServiceGrpc.newStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
             var blocking = AgentServiceGrpc.newBlockingStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
-            String id = prefix + "-" + i;
             Object lock = new Object();
             StreamObserver<AgentMessage>[] out = new StreamObserver[1];
             out[0] = stub.connect(new StreamObserver<>() {

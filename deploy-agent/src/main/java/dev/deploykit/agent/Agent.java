@@ -52,7 +52,7 @@ final class Agent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
     private static final int OUTPUT_BATCH_LINES = 64;
 
-    private final AgentConfig config;
+    private AgentConfig config;
     private final String agentId;
     private final List<Controller> controllers = new ArrayList<>();
     /** Index into {@link #controllers} of the one to connect to next. */
@@ -69,29 +69,42 @@ final class Agent implements AutoCloseable {
     Agent(AgentConfig config) throws IOException {
         this.config = config;
         Files.createDirectories(config.stateDir());
-        this.agentId = identity(config);
+        String id = identity(config);
+        if (config.certFile() == null && config.enrollTokenFile() != null) {
+            try {
+                this.config = config = Enroller.ensureCertificate(config, id);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while enrolling", e);
+            }
+            id = identity(config.stateDir());
+        }
+        this.agentId = id;
         this.steps = new StepRunner(config.stateDir(), config.installRoot());
-        this.cache = new ArtifactCache(config.stateDir(), config.cacheMaxBytes());
+        this.cache = new ArtifactCache(config.stateDir(), config.cacheMaxBytes(), agentId);
         this.fences = new Fences(config.stateDir());
-        CallCredentials token = new CallCredentials() {
+        String token = config.token();
+        CallCredentials credentials = new CallCredentials() {
             @Override
             public void applyRequestMetadata(RequestInfo info, Executor executor, MetadataApplier applier) {
                 Metadata headers = new Metadata();
-                headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + config.token());
+                if (token != null) {
+                    headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
+                }
                 applier.apply(headers);
             }
         };
-        ChannelCredentials credentials = credentials(config);
+        ChannelCredentials tls = credentials(config);
         for (String address : config.controllers()) {
-            ManagedChannel channel = NettyChannelBuilder.forTarget(address, credentials)
+            ManagedChannel channel = NettyChannelBuilder.forTarget(address, tls)
                     .keepAliveTime(30, TimeUnit.SECONDS)
                     .keepAliveTimeout(10, TimeUnit.SECONDS)
                     .keepAliveWithoutCalls(true)
                     .maxInboundMessageSize(4 * 1024 * 1024)
                     .flowControlWindow(8 * 1024 * 1024)
                     .build();
-            controllers.add(new Controller(address, channel, AgentServiceGrpc.newStub(channel).withCallCredentials(token),
-                    AgentServiceGrpc.newBlockingStub(channel).withCallCredentials(token)));
+            controllers.add(new Controller(address, channel, AgentServiceGrpc.newStub(channel).withCallCredentials(credentials),
+                    AgentServiceGrpc.newBlockingStub(channel).withCallCredentials(credentials)));
         }
     }
 
@@ -109,6 +122,11 @@ final class Agent implements AutoCloseable {
             tls.keyManager(config.certFile().toFile(), config.keyFile().toFile());
         }
         return tls.build();
+    }
+
+    /** The id an enrollment kept in the state dir. */
+    private static String identity(Path stateDir) throws IOException {
+        return Files.readString(stateDir.resolve("agent-id")).trim();
     }
 
     /** The agent id: --id, else the one kept in the state dir, else a new one that is kept. */
@@ -187,6 +205,7 @@ final class Agent implements AutoCloseable {
                 }
                 case RUN -> accept(message.getRun(), controller);
                 case CANCEL -> steps.cancel(message.getCancel().getTaskId());
+                case NOTICE -> log.warn("controller {} says: {}", controller.address(), message.getNotice().getText());
                 default -> { }
             }
         }
@@ -195,8 +214,9 @@ final class Agent implements AutoCloseable {
         public void onError(Throwable t) {
             Status status = Status.fromThrowable(t);
             why = status.getCode() + (status.getDescription() == null ? "" : ": " + status.getDescription());
-            if (status.getCode() == Status.Code.UNAUTHENTICATED) {
-                log.error("the controller refused this agent: {}", why);
+            if (status.getCode() == Status.Code.UNAUTHENTICATED || status.getCode() == Status.Code.PERMISSION_DENIED
+                    || status.getCode() == Status.Code.RESOURCE_EXHAUSTED) {
+                log.error("the controller at {} refused this agent ({}): {}", controller.address(), agentId, why);
             }
             end();
         }

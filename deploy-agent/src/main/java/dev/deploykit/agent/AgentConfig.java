@@ -15,7 +15,8 @@ import java.util.Properties;
  * lines with the flag names without dashes; flags win). Errors name the bad flag.
  *
  * @param controllers   {@code host:port} of each controller's agent gateway, tried in turn after a drop
- * @param token         the enrollment token (read from {@code --token-file})
+ * @param token         the fleet token (read from {@code --token-file}); null when the gateway needs none
+ * @param enrollTokenFile a limited-use enrollment token, for an agent that has no certificate yet
  * @param stateDir      identity, journal and artifact cache
  * @param caFile        CA that signed the controller's certificate; required unless insecure
  * @param certFile      this agent's client certificate, for mutual TLS
@@ -26,16 +27,26 @@ import java.util.Properties;
  * @param installRoot   {@code --root}: install root other than {@code /} (simulated nodes)
  * @param cacheMaxBytes artifact cache cap ({@code --cache-max-mib}, default 10240)
  */
-record AgentConfig(List<String> controllers, String token, Path stateDir, Path caFile, Path certFile, Path keyFile,
-        boolean insecure, Map<String, String> labels, String agentId, String installRoot, long cacheMaxBytes) {
+record AgentConfig(List<String> controllers, String token, Path enrollTokenFile, Path stateDir, Path caFile, Path certFile,
+        Path keyFile, boolean insecure, Map<String, String> labels, String agentId, String installRoot, long cacheMaxBytes) {
+
+    /** The same settings with this agent's own certificate and key (after enrollment). */
+    AgentConfig withCertificate(Path cert, Path key) {
+        return new AgentConfig(controllers, token, enrollTokenFile, stateDir, caFile, cert, key, insecure, labels, agentId,
+                installRoot, cacheMaxBytes);
+    }
 
     static final String USAGE = """
-            usage: java -jar deploy-agent.jar --controller HOST:PORT[,HOST:PORT...] --token-file FILE [options]
+            usage: java -jar deploy-agent.jar --controller HOST:PORT[,HOST:PORT...] --ca FILE
+                     (--cert FILE --key FILE | --enroll-token-file FILE | --token-file FILE) [options]
               --controller          the controllers' agent gateways; with several, the agent moves to the
                                     next one whenever its connection drops (controllers sharing a database)
               --state-dir DIR       identity, task journal, artifact cache (default /var/lib/deploykit-agent)
               --ca FILE             CA certificate that signed the controller's certificate (TLS)
-              --cert FILE --key FILE  this agent's certificate and key (mutual TLS)
+              --cert FILE --key FILE  this agent's certificate and key (mutual TLS); its id is the certificate's
+              --enroll-token-file FILE  first start without a certificate: enroll with this limited-use token;
+                                    the key and the signed certificate are kept in the state dir
+              --token-file FILE     the fleet token, when the controller asks for one (alone: demo mode)
               --insecure            plaintext gRPC: demos and tests on loopback only
               --label KEY=VALUE     a server label, repeatable
               --id ID               agent id (default: generated once, kept in the state dir)
@@ -83,13 +94,16 @@ record AgentConfig(List<String> controllers, String token, Path stateDir, Path c
                         + controller + "'");
             }
         }
-        Path tokenFile = Path.of(required(values, "token-file"));
-        String token;
-        try {
-            token = Files.readString(tokenFile, StandardCharsets.UTF_8).trim();
-        } catch (IOException e) {
-            throw new IllegalArgumentException("--token-file " + tokenFile + " cannot be read: " + e.getMessage());
+        String token = null;
+        Path tokenFile = path(values, "token-file");
+        if (tokenFile != null) {
+            try {
+                token = Files.readString(tokenFile, StandardCharsets.UTF_8).trim();
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--token-file " + tokenFile + " cannot be read: " + e.getMessage());
+            }
         }
+        Path enrollTokenFile = path(values, "enroll-token-file");
         boolean insecure = values.containsKey("insecure") && Boolean.parseBoolean(values.get("insecure").get(0));
         Path ca = path(values, "ca");
         Path cert = path(values, "cert");
@@ -100,6 +114,13 @@ record AgentConfig(List<String> controllers, String token, Path stateDir, Path c
         }
         if ((cert == null) != (key == null)) {
             throw new IllegalArgumentException("--cert and --key go together (mutual TLS)");
+        }
+        if (cert == null && enrollTokenFile == null && token == null) {
+            throw new IllegalArgumentException("the agent needs a credential: --cert and --key, --enroll-token-file (first start "
+                    + "of a new node), or --token-file (demo mode)\n" + USAGE);
+        }
+        if (enrollTokenFile != null && (insecure || ca == null)) {
+            throw new IllegalArgumentException("--enroll-token-file needs TLS with --ca: the enrollment token must not cross in clear text");
         }
         Map<String, String> labels = new LinkedHashMap<>();
         for (String label : values.getOrDefault("label", List.of())) {
@@ -115,7 +136,7 @@ record AgentConfig(List<String> controllers, String token, Path stateDir, Path c
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--cache-max-mib must be a number, but was '" + values.get("cache-max-mib").get(0) + "'");
         }
-        return new AgentConfig(controllers, token, Path.of(first(values, "state-dir", "/var/lib/deploykit-agent")), ca, cert, key,
+        return new AgentConfig(controllers, token, enrollTokenFile, Path.of(first(values, "state-dir", "/var/lib/deploykit-agent")), ca, cert, key,
                 insecure, labels, first(values, "id", null), first(values, "root", "/"), cacheMib * 1024 * 1024);
     }
 

@@ -38,10 +38,13 @@ final class ArtifactCache {
     private static final Logger log = LoggerFactory.getLogger(ArtifactCache.class);
     private static final int ATTEMPTS = 20;
     private final Path dir;
+    /** Who asks for artifacts: without mutual TLS the gateway knows the agent only by this. */
+    private final String agentId;
     private final long maxBytes;
     private final IntervalFunction backoff = IntervalFunction.ofExponentialRandomBackoff(200, 2.0, 0.5, 10_000);
 
-    ArtifactCache(Path stateDir, long maxBytes) throws IOException {
+    ArtifactCache(Path stateDir, long maxBytes, String agentId) throws IOException {
+        this.agentId = agentId;
         this.dir = Files.createDirectories(stateDir.resolve("artifacts/sha256"));
         this.maxBytes = maxBytes;
     }
@@ -92,9 +95,10 @@ final class ArtifactCache {
         }
     }
 
-    private static void fetch(AgentServiceGrpc.AgentServiceBlockingStub stub, String sha256, long offset, long size, Path partial,
+    private void fetch(AgentServiceGrpc.AgentServiceBlockingStub stub, String sha256, long offset, long size, Path partial,
             MessageDigest digest) throws IOException {
-        Iterator<ArtifactChunk> chunks = stub.fetchArtifact(FetchArtifactRequest.newBuilder().setSha256(sha256).setOffset(offset).build());
+        Iterator<ArtifactChunk> chunks = stub.fetchArtifact(FetchArtifactRequest.newBuilder().setSha256(sha256).setOffset(offset)
+                .setAgentId(agentId).build());
         long have = offset;
         try (FileChannel out = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
             HashingWriter writer = new HashingWriter(out, digest);

@@ -1,10 +1,15 @@
 package dev.deploykit.agent;
 
 import dev.deploykit.Requirements;
+import dev.deploykit.transport.grpc.AgentCa;
 import dev.deploykit.transport.grpc.AgentGateway;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,8 +25,36 @@ public final class AgentFixtures {
 
     private AgentFixtures() {}
 
-    /** A CA, a server certificate for 127.0.0.1/localhost and an agent client certificate. */
-    public record Pki(Path ca, Path serverCert, Path serverKey, Path clientCert, Path clientKey) {}
+    /**
+     * A CA (made by {@code openssl}), a server certificate for 127.0.0.1/localhost, a client
+     * certificate with {@code CN=agent}, and on demand one certificate per agent id, issued by
+     * {@link AgentCa} as enrollment would.
+     */
+    public record Pki(Path ca, Path caKey, Path serverCert, Path serverKey, Path clientCert, Path clientKey) {
+        /** {@code [cert, key]} of agent {@code id}'s own certificate, made once. */
+        public Path[] agentCert(String id) {
+            return agentCert(id, id);
+        }
+
+        /** {@code [cert, key]} of a certificate for agent {@code id}, kept under {@code name} (a second one for one id: another name). */
+        public synchronized Path[] agentCert(String id, String name) {
+            Path dir = ca.getParent();
+            Path cert = dir.resolve("agent-" + name + ".crt");
+            Path key = dir.resolve("agent-" + name + ".key");
+            if (!Files.exists(cert)) {
+                try {
+                    KeyPairGenerator ec = KeyPairGenerator.getInstance("EC");
+                    ec.initialize(new ECGenParameterSpec("secp256r1"));
+                    KeyPair pair = ec.generateKeyPair();
+                    Files.writeString(key, AgentCa.pem(pair.getPrivate()));
+                    Files.writeString(cert, AgentCa.pem(AgentCa.load(ca, caKey).issue(id, pair.getPublic())));
+                } catch (IOException | GeneralSecurityException e) {
+                    throw new IllegalStateException("cannot make a certificate for agent " + id, e);
+                }
+            }
+            return new Path[] {cert, key};
+        }
+    }
 
     public static Pki pki(Path dir) throws Exception {
         Path openssl = Requirements.tool("openssl", "to make TLS certificates for the agent tests");
@@ -34,8 +67,8 @@ public final class AgentFixtures {
             run(dir, openssl + " x509 -req -in " + who + ".csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out " + who
                     + ".crt -extfile " + who + ".ext");
         }
-        return new Pki(dir.resolve("ca.crt"), dir.resolve("server.crt"), dir.resolve("server.key"), dir.resolve("agent.crt"),
-                dir.resolve("agent.key"));
+        return new Pki(dir.resolve("ca.crt"), dir.resolve("ca.key"), dir.resolve("server.crt"), dir.resolve("server.key"),
+                dir.resolve("agent.crt"), dir.resolve("agent.key"));
     }
 
     private static void run(Path dir, String command) throws Exception {
@@ -46,10 +79,15 @@ public final class AgentFixtures {
         }
     }
 
-    /** A gateway with mutual TLS on a free loopback port (not started). */
+    /** A gateway with mutual TLS and a fleet token on a free loopback port (not started). */
     public static AgentGateway.Builder gateway(Pki pki) {
+        return certificateGateway(pki).token(TOKEN);
+    }
+
+    /** A gateway with mutual TLS only: the agent's certificate is its one credential (not started). */
+    public static AgentGateway.Builder certificateGateway(Pki pki) {
         return AgentGateway.builder().host("127.0.0.1").port(0).tls(pki.serverCert(), pki.serverKey()).clientCa(pki.ca())
-                .token(TOKEN).heartbeat(Duration.ofSeconds(2)).reconnectGrace(Duration.ofSeconds(60));
+                .heartbeat(Duration.ofSeconds(2)).reconnectGrace(Duration.ofSeconds(60));
     }
 
     /** A running agent JVM. */
@@ -101,10 +139,11 @@ public final class AgentFixtures {
         }
     }
 
-    /** Agent args for a TLS connection with a client certificate. */
+    /** Agent args for a TLS connection with the agent's own client certificate. */
     public static List<String> tlsArgs(Pki pki, Path tokenFile, int port, String id, Path state, Path root) {
+        Path[] own = pki.agentCert(id);
         return new ArrayList<>(List.of("--controller", "127.0.0.1:" + port, "--token-file", tokenFile.toString(),
-                "--ca", pki.ca().toString(), "--cert", pki.clientCert().toString(), "--key", pki.clientKey().toString(),
+                "--ca", pki.ca().toString(), "--cert", own[0].toString(), "--key", own[1].toString(),
                 "--id", id, "--state-dir", state.toString(), "--root", root.toString(), "--label", "role=app"));
     }
 

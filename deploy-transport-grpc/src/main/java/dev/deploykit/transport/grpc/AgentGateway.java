@@ -9,6 +9,8 @@ import dev.deploykit.transport.grpc.proto.AgentMessage;
 import dev.deploykit.transport.grpc.proto.AgentServiceGrpc;
 import dev.deploykit.transport.grpc.proto.ArtifactChunk;
 import dev.deploykit.transport.grpc.proto.ControllerMessage;
+import dev.deploykit.transport.grpc.proto.EnrollRequest;
+import dev.deploykit.transport.grpc.proto.EnrollResponse;
 import dev.deploykit.transport.grpc.proto.FetchArtifactRequest;
 import dev.deploykit.transport.grpc.proto.Hello;
 import dev.deploykit.transport.grpc.proto.Welcome;
@@ -28,6 +30,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -40,19 +43,29 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The controller's gRPC endpoint that DeployKit agents dial into. An agent that connects with the
- * right enrollment token (and, with mutual TLS, a client certificate signed by the configured CA) is
+ * The controller's gRPC endpoint that DeployKit agents dial into. An agent that connects is
  * registered as a {@link Server} bound to {@link Binding#agent}, with the OS facts it reports; its
  * {@link #transport()} then runs node work on it. TLS is on unless {@link Builder#insecurePlaintext()}
  * is called explicitly.
+ *
+ * <p>Who an agent is: with {@link Builder#clientCa(Path)} (mutual TLS, the production setup) its id is
+ * the one in its client certificate, the server record remembers the certificate's fingerprint, and a
+ * Hello naming another id, a server bound to another transport, or a different certificate is
+ * refused with PERMISSION_DENIED; revoked fingerprints are refused at connect. New nodes get their
+ * certificate by enrolling ({@link Builder#enrollment(AgentCa, Enrollment)}) with a limited-use token
+ * from {@link #enrollmentTokens()}. Without a client CA, a shared fleet token is the only credential
+ * and agents name themselves: a demo mode, logged as such. In every mode a second connection under a
+ * live agent's id is refused (and both sides are told), new agents are limited per minute, and an
+ * agent may fetch only artifacts that a live task offered to it.
  *
  * <pre>{@code
  * AgentGateway gateway = AgentGateway.builder()
  *         .port(7443)
  *         .tls(Path.of("controller.crt"), Path.of("controller.key"))
- *         .clientCa(Path.of("agents-ca.crt"))          // mutual TLS: recommended
- *         .tokenFile(Path.of("/etc/deploykit/enrollment-token"))
+ *         .clientCa(Path.of("agents-ca.crt"))                          // agent identity from certificates
+ *         .enrollment(AgentCa.load(Path.of("agents-ca.crt"), Path.of("agents-ca.key")), Enrollment.manual())
  *         .build();
+ * String token = gateway.enrollmentTokens().issue(5, Duration.ofHours(1));   // for the next five nodes
  * DeployKit kit = DeployKit.builder().transport(gateway.transport()).build();
  * gateway.start(kit.servers());
  * }</pre>
@@ -64,7 +77,10 @@ public final class AgentGateway implements AutoCloseable {
 
     private final Builder options;
     private final Map<String, AgentLink> links = new ConcurrentHashMap<>();
-    private final Map<String, ArtifactStore> offers = new ConcurrentHashMap<>();
+    private final ArtifactOffers offers = new ArtifactOffers();
+    private final Set<String> revoked = ConcurrentHashMap.newKeySet();
+    private final EnrollmentTokens enrollmentTokens = new EnrollmentTokens(Clock.systemUTC());
+    private final NewAgentLimit newAgents;
     private final AtomicLong artifactBytesServed = new AtomicLong();
     private final AgentTransport transport = new AgentTransport(this);
     private io.grpc.Server server;
@@ -72,6 +88,8 @@ public final class AgentGateway implements AutoCloseable {
 
     private AgentGateway(Builder options) {
         this.options = options;
+        this.revoked.addAll(options.revoked);
+        this.newAgents = new NewAgentLimit(options.newAgentsPerMinute, Clock.systemUTC());
     }
 
     public static Builder builder() {
@@ -90,7 +108,7 @@ public final class AgentGateway implements AutoCloseable {
         }
         this.servers = registry;
         NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.host, options.port), credentials())
-                .addService(ServerInterceptors.intercept(new Service(), new TokenAuth(options.token)))
+                .addService(ServerInterceptors.intercept(new Service(), new Authenticator(options.token, options.clientCa != null, revoked)))
                 .maxInboundMessageSize(options.maxMessageBytes)
                 .keepAliveTime(30, TimeUnit.SECONDS)
                 .keepAliveTimeout(10, TimeUnit.SECONDS)
@@ -102,6 +120,10 @@ public final class AgentGateway implements AutoCloseable {
             throw new UncheckedIOException("cannot listen on " + options.host + ":" + options.port, e);
         }
         log.info("agent gateway listening on {}:{} ({})", options.host, port(), options.insecure ? "PLAINTEXT" : "TLS");
+        if (options.clientCa == null) {
+            log.warn("agent gateway without a client CA: agents name themselves and anyone holding the fleet token can "
+                    + "register a new id; use clientCa(...) for agent identities from certificates outside demos");
+        }
         return this;
     }
 
@@ -113,7 +135,9 @@ public final class AgentGateway implements AutoCloseable {
         try {
             TlsServerCredentials.Builder tls = TlsServerCredentials.newBuilder().keyManager(options.certChain.toFile(), options.privateKey.toFile());
             if (options.clientCa != null) {
-                tls.trustManager(options.clientCa.toFile()).clientAuth(TlsServerCredentials.ClientAuth.REQUIRE);
+                // enrolling agents have no certificate yet: let them in for Enroll, the Authenticator refuses the rest
+                tls.trustManager(options.clientCa.toFile()).clientAuth(options.enrollment != null
+                        ? TlsServerCredentials.ClientAuth.OPTIONAL : TlsServerCredentials.ClientAuth.REQUIRE);
             }
             return tls.build();
         } catch (IOException e) {
@@ -146,9 +170,37 @@ public final class AgentGateway implements AutoCloseable {
         return links.get(agentId);
     }
 
-    /** Makes an artifact fetchable by agents from {@code source}. */
-    void offer(String sha256, ArtifactStore source) {
-        offers.put(sha256, source);
+    /** Makes an artifact fetchable by one agent from {@code source}, until the handle is closed. */
+    ArtifactOffers.Offer offer(String agentId, String sha256, ArtifactStore source) {
+        return offers.offer(agentId, sha256, source);
+    }
+
+    /** Artifact offers live now (one per agent and digest), for monitoring and tests. */
+    public int liveOffers() {
+        return offers.size();
+    }
+
+    /** Tokens that let new agents enroll; issue them with {@link EnrollmentTokens#issue}. */
+    public EnrollmentTokens enrollmentTokens() {
+        return enrollmentTokens;
+    }
+
+    /**
+     * Refuses the certificate with this SHA-256 fingerprint from now on (its agent is disconnected at
+     * once); a server bound to it is unbound, so the node can enroll again. Lasts for this gateway's
+     * life: keep the list in the controller's configuration ({@link Builder#revoked}) too.
+     */
+    public void revoke(String fingerprint) {
+        String fp = fingerprint.toLowerCase(java.util.Locale.ROOT).replace(":", "");
+        revoked.add(fp);
+        links.values().stream().filter(l -> fp.equals(l.fingerprint())).forEach(l -> {
+            log.warn("agent {}: certificate {} revoked; disconnecting it", l.agentId, fp);
+            l.disconnect(Status.PERMISSION_DENIED.withDescription("the certificate of agent " + l.agentId + " was revoked"));
+        });
+        if (servers != null) {
+            servers.list().stream().filter(s -> fp.equals(s.binding().attributes().get(CERT))).forEach(s ->
+                    servers.update(s.withBinding(unpinned(s.binding()))));
+        }
     }
 
     Duration reconnectGrace() {
@@ -167,34 +219,116 @@ public final class AgentGateway implements AutoCloseable {
         }
     }
 
-    private void register(Hello hello, Facts facts) {
+    private void register(Server known, Hello hello, Facts facts, AgentIdentity identity) {
         if (servers == null) {
             return;
         }
         Instant now = Instant.now();
-        Server known = servers.get(hello.getAgentId()).orElse(null);
+        Binding binding = binding(hello, identity);
         if (known == null) {
             servers.register(new Server(hello.getAgentId(), hello.getHostname(), hello.getAddressesList(), hello.getLabelsMap(),
-                    binding(hello), facts, hello.getInventoryMap(), now));
+                    binding, facts, hello.getInventoryMap(), now));
         } else {
             Map<String, String> labels = new HashMap<>(hello.getLabelsMap());
             labels.putAll(known.labels());
             Map<String, String> inventory = new HashMap<>(known.inventory());
             inventory.putAll(hello.getInventoryMap());
-            servers.update(new Server(known.id(), hello.getHostname(), hello.getAddressesList(), labels, binding(hello), facts,
+            servers.update(new Server(known.id(), hello.getHostname(), hello.getAddressesList(), labels, binding, facts,
                     inventory, now));
         }
     }
 
-    /** The agent binding, with the install root the agent reported (what other controllers relaying to it need). */
-    private static Binding binding(Hello hello) {
-        String root = hello.getInstallRoot().isEmpty() ? "/" : hello.getInstallRoot();
-        return new Binding("agent", Map.of("agentId", Binding.agent(hello.getAgentId()).require("agentId"), "root", root));
+    /** Binding attribute: the SHA-256 fingerprint of the certificate the server's agent must present. */
+    static final String CERT = "certSha256";
+
+    /**
+     * The agent binding, with the install root the agent reported (what other controllers relaying to
+     * it need) and, with mutual TLS, the certificate it is bound to.
+     */
+    private static Binding binding(Hello hello, AgentIdentity identity) {
+        Map<String, String> attributes = new HashMap<>();
+        attributes.put("agentId", Binding.agent(hello.getAgentId()).require("agentId"));
+        attributes.put("root", hello.getInstallRoot().isEmpty() ? "/" : hello.getInstallRoot());
+        if (identity != null) {
+            attributes.put(CERT, identity.fingerprint());
+        }
+        return new Binding("agent", attributes);
+    }
+
+    private static Binding unpinned(Binding binding) {
+        Map<String, String> attributes = new HashMap<>(binding.attributes());
+        attributes.remove(CERT);
+        return new Binding(binding.scheme(), attributes);
+    }
+
+    /**
+     * Why the agent {@code agentId} may not take {@code known}'s place, or null when it may: a server
+     * bound to another transport is never taken over, and a server bound to a certificate accepts only
+     * that certificate.
+     */
+    private static String takeoverRefusal(Server known, String agentId, AgentIdentity identity) {
+        if (known == null) {
+            return null;
+        }
+        if (!known.binding().scheme().equals("agent")) {
+            return "server " + agentId + " is bound to the " + known.binding().scheme() + " transport "
+                    + known.binding().attributes() + "; an agent cannot take it over";
+        }
+        String pinned = known.binding().attributes().get(CERT);
+        if (pinned != null && (identity == null || !pinned.equals(identity.fingerprint()))) {
+            return "agent " + agentId + " is bound to certificate " + pinned + ", but this connection presented "
+                    + (identity == null ? "none" : identity.fingerprint()) + " (revoke the old one to let the node enroll again)";
+        }
+        return null;
+    }
+
+    private static final String TOO_MANY = "too many new agents";
+
+    /**
+     * Why this Hello may not attach, or null when it may: the id must be the certificate's, the server
+     * must not belong to another transport or certificate, a live connection under the same id is not
+     * replaced (a clone, or an impostor), and new agents are limited per minute.
+     */
+    private String admit(Hello hello, AgentIdentity identity) {
+        String id = hello.getAgentId();
+        if (identity != null && !identity.agentId().equals(id)) {
+            return "the client certificate names agent " + identity.agentId() + ", but the Hello says " + id;
+        }
+        Server known = servers == null ? null : servers.get(id).orElse(null);
+        String takeover = takeoverRefusal(known, id, identity);
+        if (takeover != null) {
+            return takeover;
+        }
+        AgentLink live = links.get(id);
+        if (live != null && live.connected()) {
+            Duration silent = Duration.between(live.lastSeen(), Instant.now());
+            if (silent.compareTo(options.heartbeat.multipliedBy(3)) < 0) {
+                String text = "another connection as agent " + id + " from " + remote() + " (host " + hello.getHostname()
+                        + ") was refused: agent " + id + " is connected from " + live.remote() + " since " + live.connectedSince()
+                        + "; if this node's state dir or VM image was copied, give the copy its own identity";
+                live.notice(text);
+                return "agent " + id + " is already connected from " + live.remote() + " since " + live.connectedSince()
+                        + " and was heard from " + silent.toMillis() + " ms ago; a second connection is refused (a cloned state dir?)";
+            }
+            log.info("agent {} reconnected from {}; its connection from {} had been silent for {} s and is replaced", id, remote(),
+                    live.remote(), silent.toSeconds());
+            live.disconnect(Status.ABORTED.withDescription("replaced by a newer connection of agent " + id + " from " + remote()));
+        }
+        if (known == null && !newAgents.tryAdmit()) {
+            return TOO_MANY + ": at most " + newAgents.perMinute() + " per minute may register; try again later";
+        }
+        return null;
+    }
+
+    private static String remote() {
+        java.net.SocketAddress remote = Authenticator.REMOTE.get();
+        return remote == null ? "?" : remote.toString();
     }
 
     private final class Service extends AgentServiceGrpc.AgentServiceImplBase {
         @Override
         public StreamObserver<AgentMessage> connect(StreamObserver<ControllerMessage> responses) {
+            AgentIdentity identity = Authenticator.IDENTITY.get();
             return new StreamObserver<>() {
                 private AgentLink link;
 
@@ -231,14 +365,23 @@ public final class AgentGateway implements AutoCloseable {
                         responses.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
                         return;
                     }
+                    String id = hello.getAgentId();
+                    String refusal = admit(hello, identity);
+                    if (refusal != null) {
+                        log.warn("refused agent {} from {} (host {}): {}", id, remote(), hello.getHostname(), refusal);
+                        responses.onError((refusal.startsWith(TOO_MANY) ? Status.RESOURCE_EXHAUSTED : Status.PERMISSION_DENIED)
+                                .withDescription(refusal).asRuntimeException());
+                        return;
+                    }
                     Facts facts = Facts.parseOsRelease(hello.getOsRelease(), hello.getArch());
-                    register(hello, facts);
+                    register(servers == null ? null : servers.get(id).orElse(null), hello, facts, identity);
                     responses.onNext(ControllerMessage.newBuilder().setWelcome(Welcome.newBuilder()
                             .setControllerId(options.controllerId)
                             .setHeartbeatIntervalMillis(options.heartbeat.toMillis())).build());
-                    link = links.computeIfAbsent(hello.getAgentId(), AgentLink::new);
-                    link.attach(responses, facts, hello.getInstallRoot().isEmpty() ? "/" : hello.getInstallRoot());
-                    log.info("agent {} connected from {} ({} {})", hello.getAgentId(), hello.getHostname(), facts.osId(), facts.osVersion());
+                    link = links.computeIfAbsent(id, AgentLink::new);
+                    link.attach(responses, facts, hello.getInstallRoot().isEmpty() ? "/" : hello.getInstallRoot(), remote(),
+                            identity == null ? null : identity.fingerprint());
+                    log.info("agent {} connected from {} ({}, {} {})", id, remote(), hello.getHostname(), facts.osId(), facts.osVersion());
                 }
 
                 @Override
@@ -262,10 +405,87 @@ public final class AgentGateway implements AutoCloseable {
         }
 
         @Override
+        public void enroll(EnrollRequest request, StreamObserver<EnrollResponse> responses) {
+            Status refused = enrollRefusal(request);
+            if (refused != null) {
+                log.warn("refused enrollment of '{}' from {} (host {}): {}", request.getRequestedId(), remote(), request.getHostname(),
+                        refused.getDescription());
+                responses.onError(refused.asRuntimeException());
+                return;
+            }
+            Enrollment.Decision decision = options.enrollment.decide(new Enrollment.Request(request.getRequestedId(),
+                    request.getHostname(), request.getLabelsMap(), Authenticator.REMOTE.get()));
+            if (decision instanceof Enrollment.Decision.Approved a) {
+                approved(a.agentId(), request, responses);
+            } else if (decision instanceof Enrollment.Decision.Pending p) {
+                responses.onNext(EnrollResponse.newBuilder().setPending(p.reason()).setAgentId(request.getRequestedId()).build());
+                responses.onCompleted();
+            } else {
+                String reason = ((Enrollment.Decision.Refused) decision).reason();
+                log.warn("enrollment of '{}' from {} refused by policy: {}", request.getRequestedId(), remote(), reason);
+                responses.onError(Status.PERMISSION_DENIED.withDescription(reason).asRuntimeException());
+            }
+        }
+
+        private Status enrollRefusal(EnrollRequest request) {
+            if (options.enrollment == null) {
+                return Status.UNIMPLEMENTED.withDescription("enrollment is not enabled on this gateway; give the agent a certificate");
+            }
+            if (!enrollmentTokens.valid(request.getEnrollmentToken())) {
+                return Status.UNAUTHENTICATED.withDescription("unknown, used-up or expired enrollment token");
+            }
+            try {
+                Binding.agent(request.getRequestedId());
+            } catch (IllegalArgumentException e) {
+                return Status.INVALID_ARGUMENT.withDescription(e.getMessage());
+            }
+            return null;
+        }
+
+        private void approved(String agentId, EnrollRequest request, StreamObserver<EnrollResponse> responses) {
+            Server known = servers == null ? null : servers.get(agentId).orElse(null);
+            String takeover = takeoverRefusal(known, agentId, null);
+            if (takeover != null) {
+                log.warn("refused enrollment of {} from {}: {}", agentId, remote(), takeover);
+                responses.onError(Status.PERMISSION_DENIED.withDescription(takeover).asRuntimeException());
+                return;
+            }
+            if (known == null && !newAgents.tryAdmit()) {
+                responses.onError(Status.RESOURCE_EXHAUSTED.withDescription(TOO_MANY + ": at most " + newAgents.perMinute()
+                        + " per minute may enroll; try again later").asRuntimeException());
+                return;
+            }
+            java.security.cert.X509Certificate cert;
+            try {
+                cert = options.ca.sign(agentId, request.getCsrPem());
+            } catch (IllegalArgumentException e) {
+                responses.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+                return;
+            }
+            if (!enrollmentTokens.consume(request.getEnrollmentToken())) {
+                responses.onError(Status.UNAUTHENTICATED.withDescription("unknown, used-up or expired enrollment token").asRuntimeException());
+                return;
+            }
+            log.info("enrolled agent {} from {} (host {}), certificate {}", agentId, remote(), request.getHostname(),
+                    AgentIdentity.fingerprint(cert));
+            responses.onNext(EnrollResponse.newBuilder().setCertificatePem(AgentCa.pem(cert)).setAgentId(agentId).build());
+            responses.onCompleted();
+        }
+
+        @Override
         public void fetchArtifact(FetchArtifactRequest request, StreamObserver<ArtifactChunk> responses) {
-            ArtifactStore source = offers.get(request.getSha256());
+            AgentIdentity identity = Authenticator.IDENTITY.get();
+            String agentId = identity != null ? identity.agentId() : request.getAgentId();
+            if (identity != null && !request.getAgentId().isEmpty() && !request.getAgentId().equals(agentId)) {
+                responses.onError(Status.PERMISSION_DENIED.withDescription("the certificate names agent " + agentId
+                        + ", but the request is for " + request.getAgentId()).asRuntimeException());
+                return;
+            }
+            ArtifactStore source = offers.source(agentId, request.getSha256());
             if (source == null) {
-                responses.onError(Status.NOT_FOUND.withDescription("artifact " + request.getSha256() + " is not offered").asRuntimeException());
+                log.warn("agent {} from {} asked for artifact {}, which no live task offered to it", agentId, remote(), request.getSha256());
+                responses.onError(Status.PERMISSION_DENIED.withDescription("artifact " + request.getSha256()
+                        + " was not offered to agent " + agentId).asRuntimeException());
                 return;
             }
             ServerCallStreamObserver<ArtifactChunk> out = (ServerCallStreamObserver<ArtifactChunk>) responses;
@@ -337,6 +557,10 @@ public final class AgentGateway implements AutoCloseable {
         private Duration reconnectGrace = Duration.ofMinutes(2);
         private int maxMessageBytes = 4 * 1024 * 1024;
         private int chunkBytes = 256 * 1024;
+        private AgentCa ca;
+        private Enrollment enrollment;
+        private final Set<String> revoked = new java.util.HashSet<>();
+        private int newAgentsPerMinute = 60;
 
         private Builder() {}
 
@@ -358,7 +582,10 @@ public final class AgentGateway implements AutoCloseable {
             return this;
         }
 
-        /** Require agents to present a client certificate signed by this CA (mutual TLS). */
+        /**
+         * Require agents to present a client certificate signed by this CA (mutual TLS): an agent's id
+         * is then the one its certificate names (SAN URI {@code deploykit:agent:<id>}, else CN).
+         */
         public Builder clientCa(Path caCert) {
             this.clientCa = caCert;
             return this;
@@ -370,8 +597,39 @@ public final class AgentGateway implements AutoCloseable {
             return this;
         }
 
+        /**
+         * A fleet token every agent presents on every call. With {@link #clientCa} it is a second
+         * credential besides the certificate; without one it is the only credential and agents name
+         * themselves (the demo mode).
+         */
         public Builder token(String token) {
             this.token = token;
+            return this;
+        }
+
+        /**
+         * Lets agents without a certificate enroll: they present a token from
+         * {@link AgentGateway#enrollmentTokens()} and a CSR, {@code policy} decides their id, and
+         * {@code ca} signs their certificate. Needs {@link #clientCa} to trust {@code ca}'s certificate.
+         */
+        public Builder enrollment(AgentCa ca, Enrollment policy) {
+            this.ca = ca;
+            this.enrollment = policy;
+            return this;
+        }
+
+        /** SHA-256 fingerprints (hex, colons allowed) of certificates to refuse. */
+        public Builder revoked(java.util.Collection<String> fingerprints) {
+            fingerprints.forEach(f -> revoked.add(f.toLowerCase(java.util.Locale.ROOT).replace(":", "")));
+            return this;
+        }
+
+        /** At most this many new agents (enrollments and first registrations) per minute. Default 60. */
+        public Builder maxNewAgentsPerMinute(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("maxNewAgentsPerMinute must be >= 1, but was " + max);
+            }
+            this.newAgentsPerMinute = max;
             return this;
         }
 
@@ -379,7 +637,7 @@ public final class AgentGateway implements AutoCloseable {
             try {
                 this.token = Files.readString(file, StandardCharsets.UTF_8).trim();
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot read the enrollment token from " + file, e);
+                throw new UncheckedIOException("cannot read the fleet token from " + file, e);
             }
             return this;
         }
@@ -414,13 +672,19 @@ public final class AgentGateway implements AutoCloseable {
         }
 
         public AgentGateway build() {
-            if (token == null) {
-                throw new IllegalArgumentException("an enrollment token is required: token(...) or tokenFile(...)");
+            if (token == null && clientCa == null) {
+                throw new IllegalArgumentException("agents need a credential: clientCa(...) for identities from certificates "
+                        + "(recommended), or token(...) for the demo mode where agents name themselves");
+            }
+            if (token != null && token.length() < 16) {
+                throw new IllegalArgumentException("the fleet token must be at least 16 characters");
             }
             if (!insecure && (certChain == null || privateKey == null)) {
                 throw new IllegalArgumentException("TLS needs tls(certChain, privateKey); for plaintext call insecurePlaintext() explicitly");
             }
-            new TokenAuth(token);
+            if (enrollment != null && (clientCa == null || insecure)) {
+                throw new IllegalArgumentException("enrollment(...) needs TLS and clientCa(...) trusting the enrollment CA");
+            }
             return new AgentGateway(this);
         }
     }

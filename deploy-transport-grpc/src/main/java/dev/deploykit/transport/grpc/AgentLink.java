@@ -28,17 +28,23 @@ final class AgentLink {
     private volatile Facts facts = Facts.UNKNOWN;
     private volatile String installRoot = "/";
     private volatile Instant lastSeen = Instant.EPOCH;
+    private volatile String remote = "?";
+    private volatile Instant connectedSince = Instant.EPOCH;
+    private volatile String fingerprint;
 
     AgentLink(String agentId) {
         this.agentId = agentId;
     }
 
     /** A (re)connected stream: later tasks go there, and unanswered ones are sent again. */
-    synchronized void attach(StreamObserver<ControllerMessage> newStream, Facts newFacts, String root) {
+    synchronized void attach(StreamObserver<ControllerMessage> newStream, Facts newFacts, String root, String from, String certFingerprint) {
         this.stream = newStream;
         this.facts = newFacts;
         this.installRoot = root;
         this.lastSeen = Instant.now();
+        this.connectedSince = lastSeen;
+        this.remote = from;
+        this.fingerprint = certFingerprint;
         pending.values().forEach(p -> send(ControllerMessage.newBuilder().setRun(p.task()).build()));
     }
 
@@ -50,6 +56,36 @@ final class AgentLink {
 
     synchronized boolean connected() {
         return stream != null;
+    }
+
+    /** Ends the current stream with {@code status} (a replaced or revoked connection). */
+    synchronized void disconnect(io.grpc.Status status) {
+        if (stream != null) {
+            try {
+                stream.onError(status.asRuntimeException());
+            } catch (RuntimeException e) {
+                // already broken: nothing more to tell it
+            }
+            stream = null;
+        }
+    }
+
+    /** Tells the connected agent something its operator should see in its log. */
+    void notice(String text) {
+        send(ControllerMessage.newBuilder().setNotice(dev.deploykit.transport.grpc.proto.Notice.newBuilder().setText(text)).build());
+    }
+
+    String remote() {
+        return remote;
+    }
+
+    Instant connectedSince() {
+        return connectedSince;
+    }
+
+    /** The SHA-256 of the certificate of the current connection; null without mutual TLS. */
+    String fingerprint() {
+        return fingerprint;
     }
 
     Facts facts() {

@@ -94,11 +94,14 @@ public final class AgentTransport implements Transport {
 
         @Override
         public String ensureArtifact(Artifact artifact, ArtifactStore source) {
-            gateway.offer(artifact.sha256(), source);
             RunTask task = RunTask.newBuilder().setTaskId(newTaskId())
                     .setEnsureArtifact(EnsureArtifact.newBuilder().setSha256(artifact.sha256()).setSize(artifact.size())).build();
-            // a large artifact over a slow link takes a while: allow 10 s per MiB on top of the grace
-            TaskResult result = await(task, OutputListener.IGNORE, Duration.ofSeconds(60 + artifact.size() / 100_000));
+            TaskResult result;
+            // the agent may fetch this digest only while this task lives
+            try (ArtifactOffers.Offer offer = gateway.offer(link.agentId, artifact.sha256(), source)) {
+                // a large artifact over a slow link takes a while: allow 10 s per MiB on top of the grace
+                result = await(task, OutputListener.IGNORE, Duration.ofSeconds(60 + artifact.size() / 100_000));
+            }
             if (!result.getError().isEmpty()) {
                 throw new TransportException(serverId, "agent could not place artifact " + artifact.sha256() + ": " + result.getError(), null, true);
             }

@@ -1,0 +1,67 @@
+package dev.deploykit.transport.grpc;
+
+import dev.deploykit.Binding;
+import dev.deploykit.spi.support.Sha256;
+import java.security.MessageDigest;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.CertificateParsingException;
+import java.security.cert.X509Certificate;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import javax.naming.InvalidNameException;
+import javax.naming.ldap.LdapName;
+import javax.naming.ldap.Rdn;
+
+/**
+ * Who an agent is, as its client certificate says: the agent id (a SAN URI
+ * {@code deploykit:agent:<id>}, else the subject's CN) and the certificate's SHA-256 fingerprint,
+ * which the server record remembers so that a different certificate for the same id is refused.
+ */
+public record AgentIdentity(String agentId, String fingerprint) {
+    /** The SAN URI scheme prefix that names an agent in its certificate. */
+    public static final String URI_PREFIX = "deploykit:agent:";
+
+    /** The identity in {@code cert}; empty when it names no valid agent id. */
+    public static Optional<AgentIdentity> of(X509Certificate cert) {
+        return idIn(cert).map(id -> new AgentIdentity(id, fingerprint(cert)));
+    }
+
+    /** Lower-case hex SHA-256 of the certificate's DER encoding, as {@code openssl x509 -fingerprint -sha256} shows it (without colons). */
+    public static String fingerprint(X509Certificate cert) {
+        try {
+            MessageDigest digest = Sha256.newDigest();
+            return HexFormat.of().formatHex(digest.digest(cert.getEncoded()));
+        } catch (CertificateEncodingException e) {
+            throw new IllegalArgumentException("cannot encode certificate " + cert.getSubjectX500Principal(), e);
+        }
+    }
+
+    private static Optional<String> idIn(X509Certificate cert) {
+        try {
+            if (cert.getSubjectAlternativeNames() != null) {
+                for (List<?> san : cert.getSubjectAlternativeNames()) {
+                    if (Integer.valueOf(6).equals(san.get(0)) && san.get(1) instanceof String uri && uri.startsWith(URI_PREFIX)) {
+                        return valid(uri.substring(URI_PREFIX.length()));
+                    }
+                }
+            }
+            for (Rdn rdn : new LdapName(cert.getSubjectX500Principal().getName()).getRdns()) {
+                if (rdn.getType().equalsIgnoreCase("CN")) {
+                    return valid(rdn.getValue().toString());
+                }
+            }
+        } catch (CertificateParsingException | InvalidNameException e) {
+            return Optional.empty();
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<String> valid(String id) {
+        try {
+            return Optional.of(Binding.agent(id).require("agentId"));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+}
