@@ -6,6 +6,7 @@ import dev.deploykit.format.script.ScriptBundleFormat;
 import dev.deploykit.internal.Engine;
 import dev.deploykit.spi.ArtifactStore;
 import dev.deploykit.spi.PackageFormat;
+import dev.deploykit.spi.SecretSource;
 import dev.deploykit.spi.Store;
 import dev.deploykit.spi.Transport;
 import java.nio.file.Path;
@@ -84,6 +85,7 @@ public interface DeployKit extends AutoCloseable {
         private final Map<String, Transport> transports = new LinkedHashMap<>();
         private final Map<String, PackageFormat> formats = new LinkedHashMap<>();
         private Clock clock = Clock.systemUTC();
+        private SecretSource secrets = SecretSource.none();
 
         /** The formats that ship in core (script, deb, rpm) are registered from the start. */
         private Builder() {
@@ -129,6 +131,16 @@ public interface DeployKit extends AutoCloseable {
             return this;
         }
 
+        /**
+         * Where {@link Secret} references in commands are resolved, at dispatch, on the controller
+         * that runs the step. Default: {@link SecretSource#none()} (a step that references a secret
+         * fails). Controllers that share a store need the same source.
+         */
+        public Builder secrets(SecretSource source) {
+            this.secrets = java.util.Objects.requireNonNull(source, "source");
+            return this;
+        }
+
         /** Clock for event and record timestamps. Default: system UTC. */
         public Builder clock(Clock clock) {
             this.clock = clock;
@@ -136,7 +148,7 @@ public interface DeployKit extends AutoCloseable {
         }
 
         public DeployKit build() {
-            return new Engine(store, artifactStore, artifactDir, transports, formats, clock);
+            return new Engine(store, artifactStore, artifactDir, transports, formats, secrets, clock);
         }
     }
 }

@@ -19,6 +19,7 @@ import dev.deploykit.spi.NodeContext;
 import dev.deploykit.spi.NodeSession;
 import dev.deploykit.spi.PackageFormat;
 import dev.deploykit.spi.Relay;
+import dev.deploykit.spi.SecretSource;
 import dev.deploykit.spi.Store;
 import dev.deploykit.spi.Transport;
 import dev.deploykit.spi.support.DaemonThreads;
@@ -51,6 +52,7 @@ public final class Engine implements DeployKit {
     final Store store;
     final ArtifactStore artifacts;
     final Clock clock;
+    final Secrets secrets;
     private final Map<String, Transport> transports;
     private final Map<String, PackageFormat> formats;
     private final ServerRegistry servers;
@@ -64,7 +66,8 @@ public final class Engine implements DeployKit {
     private final ScheduledExecutorService takeover = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("deploykit-takeover-"));
 
     public Engine(Store store, ArtifactStore artifacts, Path artifactDir, Map<String, Transport> transports,
-            Map<String, PackageFormat> formats, Clock clock) {
+            Map<String, PackageFormat> formats, SecretSource secrets, Clock clock) {
+        this.secrets = new Secrets(secrets);
         this.store = store != null ? store : new InMemoryStore();
         this.artifacts = artifacts != null ? artifacts : new FileArtifactStore(artifactDir != null ? artifactDir : tempDir());
         this.transports = Map.copyOf(transports);

@@ -16,10 +16,13 @@ import dev.deploykit.TransportException;
 import dev.deploykit.spi.ExecResult;
 import dev.deploykit.spi.NodeContext;
 import dev.deploykit.spi.NodeSession;
+import dev.deploykit.spi.OutputListener;
 import dev.deploykit.spi.PackageFormat;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -102,8 +105,9 @@ final class NodeWork {
             if (reporter.cancelled()) {
                 return step.finish(NodeStatus.CANCELLED, "cancelled during " + step.task.step());
             }
-            log.warn("node {} failed", task.serverId(), e);
-            return step.finish(NodeStatus.FAILED, (rollback ? "rollback failed: " : "") + step.task.step() + ": " + e.getMessage());
+            String why = Secrets.mask(e.getMessage(), step.secretValues);
+            log.warn("node {} failed: {}: {}", task.serverId(), e.getClass().getSimpleName(), why);
+            return step.finish(NodeStatus.FAILED, (rollback ? "rollback failed: " : "") + step.task.step() + ": " + why);
         } finally {
             Thread.interrupted();
             MDC.remove("server");
@@ -235,7 +239,16 @@ final class NodeWork {
         }
         Command bounded = command.timeout() == null ? command.withTimeout(plan.stepTimeout()) : command;
         NodeTask task = step.task;
-        ExecResult result = session.exec(step.nextKey(), bounded, (stream, line) -> reporter.output(task, stream, line));
+        OutputListener output = (stream, line) -> reporter.output(task, stream, line);
+        ExecResult result;
+        if (session instanceof RelaySession) {
+            // the controller that runs the step resolves its secrets; the store in between carries only references
+            result = session.exec(step.nextKey(), bounded, output);
+        } else {
+            Secrets.Resolved resolved = engine.secrets.resolve(bounded);
+            step.secretValues.addAll(resolved.values());
+            result = resolved.masked(session.exec(step.nextKey(), resolved.command(), resolved.masking(output)));
+        }
         if (reporter.cancelled()) {
             throw new Cancelled();
         }
@@ -296,6 +309,8 @@ final class NodeWork {
         final String prefix;
         boolean skipped;
         String skipReason = "";
+        /** Secret values this task's commands used, masked in every message about it. */
+        final Set<String> secretValues = new HashSet<>();
         private int commands;
 
         /**

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -88,6 +89,7 @@ final class RelayWorker {
         Running me = new Running(Thread.currentThread());
         running.put(claimed.id(), me);
         Relay.Outcome outcome;
+        Set<String> secretValues = Set.of();
         try {
             Server server = engine.store.server(claimed.serverId()).orElseThrow(
                     () -> new TransportException(claimed.serverId(), "no server " + claimed.serverId(), null, false));
@@ -95,17 +97,21 @@ final class RelayWorker {
                 if (claimed.step() instanceof Relay.Exec exec) {
                     session.fence(exec.fenceScope(), exec.fenceEpoch());
                     OutputListener output = me::add;
-                    outcome = new Relay.Outcome(session.exec(exec.key(), exec.command(), output), null, null, false);
+                    Secrets.Resolved resolved = engine.secrets.resolve(exec.command());
+                    secretValues = resolved.values();
+                    outcome = new Relay.Outcome(resolved.masked(session.exec(exec.key(), resolved.command(), resolved.masking(output))),
+                            null, null, false);
                 } else {
                     Relay.PlaceArtifact place = (Relay.PlaceArtifact) claimed.step();
                     outcome = new Relay.Outcome(null, session.ensureArtifact(place.artifact(), engine.artifacts), null, false);
                 }
             }
         } catch (TransportException e) {
-            outcome = new Relay.Outcome(null, null, e.getMessage(), e.retryable());
+            outcome = new Relay.Outcome(null, null, Secrets.mask(e.getMessage(), secretValues), e.retryable());
         } catch (RuntimeException e) {
-            log.warn("relayed step {} on {} failed", claimed.id(), claimed.serverId(), e);
-            outcome = new Relay.Outcome(null, null, e.toString(), false);
+            String why = Secrets.mask(e.toString(), secretValues);
+            log.warn("relayed step {} on {} failed: {}", claimed.id(), claimed.serverId(), why);
+            outcome = new Relay.Outcome(null, null, why, false);
         } finally {
             running.remove(claimed.id());
             Thread.interrupted();
