@@ -247,7 +247,7 @@ class AgentIdentityTest {
     void withoutCertificatesNewRegistrationsAreLimitedPerMinute() throws Exception {
         pki = AgentFixtures.pki(dir);
         start(AgentGateway.builder().host("127.0.0.1").port(0).tls(pki.serverCert(), pki.serverKey()).token(AgentFixtures.TOKEN)
-                .maxNewAgentsPerMinute(25));
+                .trustSelfNamedAgents().maxNewAgentsPerMinute(25));
         HandMade anyone = new HandMade(null);
         List<CompletableFuture<Status>> ends = new ArrayList<>();
         for (int i = 0; i < 1000; i++) {
@@ -260,6 +260,14 @@ class AgentIdentityTest {
                 .filter(e -> e.join().getCode() == Status.Code.RESOURCE_EXHAUSTED).count();
         assertEquals(975, refused);
         assertEquals(25, kit.servers().list().size(), "only the first 25 new agents of the minute were registered");
+    }
+
+    @Test
+    void withoutACertificateAuthorityTheGatewayStartsOnlyWhenSelfNamedAgentsAreAllowedExplicitly() throws Exception {
+        pki = AgentFixtures.pki(dir);
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> AgentGateway
+                .builder().tls(pki.serverCert(), pki.serverKey()).token(AgentFixtures.TOKEN).build());
+        assertTrue(e.getMessage().contains("trustSelfNamedAgents()"), e.getMessage());
     }
 
     @Test

@@ -561,6 +561,7 @@ public final class AgentGateway implements AutoCloseable {
         private Enrollment enrollment;
         private final Set<String> revoked = new java.util.HashSet<>();
         private int newAgentsPerMinute = 60;
+        private boolean selfNamed;
 
         private Builder() {}
 
@@ -618,6 +619,16 @@ public final class AgentGateway implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Allows the demo mode without {@link #clientCa}: agents name themselves and the fleet
+         * {@link #token} is their only credential, so anyone holding it can register a new id (never
+         * take over an existing server or a live agent). Loopback demos and tests only.
+         */
+        public Builder trustSelfNamedAgents() {
+            this.selfNamed = true;
+            return this;
+        }
+
         /** SHA-256 fingerprints (hex, colons allowed) of certificates to refuse. */
         public Builder revoked(java.util.Collection<String> fingerprints) {
             fingerprints.forEach(f -> revoked.add(f.toLowerCase(java.util.Locale.ROOT).replace(":", "")));
@@ -672,9 +683,9 @@ public final class AgentGateway implements AutoCloseable {
         }
 
         public AgentGateway build() {
-            if (token == null && clientCa == null) {
-                throw new IllegalArgumentException("agents need a credential: clientCa(...) for identities from certificates "
-                        + "(recommended), or token(...) for the demo mode where agents name themselves");
+            if (clientCa == null && (token == null || !selfNamed)) {
+                throw new IllegalArgumentException("agents need an identity: clientCa(...) for identities from certificates; "
+                        + "only for demos, token(...) with trustSelfNamedAgents(), where agents name themselves");
             }
             if (token != null && token.length() < 16) {
                 throw new IllegalArgumentException("the fleet token must be at least 16 characters");

@@ -68,7 +68,7 @@ public final class PostgresHa {
 
     private static AgentGateway gateway(String token) {
         return AgentGateway.builder().host("127.0.0.1").port(0).token(token)
-                .insecurePlaintext() // loopback demo only; see docs/agent.md for mutual TLS
+                .insecurePlaintext().trustSelfNamedAgents() // loopback demo only; see docs/agent.md for mutual TLS
                 .reconnectGrace(Duration.ofSeconds(30)).build();
     }
 
@@ -166,7 +166,7 @@ public final class PostgresHa {
         int port = Integer.parseInt(args[5]);
         String token = args[6];
         Path dir = Path.of(args[7]);
-        AgentGateway gateway = AgentGateway.builder().host("127.0.0.1").port(port).token(token).insecurePlaintext()
+        AgentGateway gateway = AgentGateway.builder().host("127.0.0.1").port(port).token(token).insecurePlaintext().trustSelfNamedAgents()
                 .reconnectGrace(Duration.ofSeconds(30)).build();
         DeployKit kit = DeployKit.builder().store(store(url, user, password, schema, "controller-a"))
                 .transport(gateway.transport()).artifactDir(dir.resolve("artifacts")).build();

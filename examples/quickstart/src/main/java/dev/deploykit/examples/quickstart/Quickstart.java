@@ -62,7 +62,7 @@ public final class Quickstart {
         List<Deployment> deployments = new ArrayList<>();
         String token = UUID.randomUUID().toString();
         AgentGateway gateway = AgentGateway.builder().host("127.0.0.1").port(0).token(token)
-                .insecurePlaintext() // loopback demo only; see docs/agent.md for mutual TLS
+                .insecurePlaintext().trustSelfNamedAgents() // loopback demo only; see docs/agent.md for mutual TLS
                 .build();
         List<Process> agents = new ArrayList<>();
         try (DeployKit kit = DeployKit.builder()
