@@ -16,6 +16,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -26,21 +28,19 @@ import org.junit.jupiter.api.io.TempDir;
 class AgentFilesTest {
     @TempDir
     Path dir;
-    AgentGateway gateway;
-    DeployKit kit;
-    AgentFixtures.AgentProcess agent;
+    /** Closed last first. */
+    private final Deque<AutoCloseable> opened = new ArrayDeque<>();
 
     @AfterEach
-    void tearDown() {
-        if (agent != null) {
-            agent.close();
+    void tearDown() throws Exception {
+        while (!opened.isEmpty()) {
+            opened.pop().close();
         }
-        if (kit != null) {
-            kit.close();
-        }
-        if (gateway != null) {
-            gateway.close();
-        }
+    }
+
+    private <T extends AutoCloseable> T opened(T resource) {
+        opened.push(resource);
+        return resource;
     }
 
     private static String mode(Path path) throws IOException {
@@ -50,13 +50,13 @@ class AgentFilesTest {
     @Test
     void stateDirAndJournalArePrivateAndStepsKeepTheUsualUmask() throws Exception {
         AgentFixtures.Pki pki = AgentFixtures.pki(dir);
-        gateway = AgentFixtures.gateway(pki).build();
-        kit = DeployKit.builder().transport(gateway.transport()).artifactDir(dir.resolve("artifacts")).build();
+        AgentGateway gateway = opened(AgentFixtures.gateway(pki).build());
+        DeployKit kit = opened(DeployKit.builder().transport(gateway.transport()).artifactDir(dir.resolve("artifacts")).build());
         gateway.start(kit.servers());
         Path state = dir.resolve("state");
         Path root = Files.createDirectories(dir.resolve("root"));
-        agent = new AgentFixtures.AgentProcess(state,
-                AgentFixtures.tlsArgs(pki, AgentFixtures.tokenFile(dir, AgentFixtures.TOKEN), gateway.port(), "p1", state, root)).start();
+        opened(new AgentFixtures.AgentProcess(state,
+                AgentFixtures.tlsArgs(pki, AgentFixtures.tokenFile(dir, AgentFixtures.TOKEN), gateway.port(), "p1", state, root)).start());
         AgentFixtures.waitUntil(Duration.ofSeconds(30), () -> gateway.connectedAgents().contains("p1"), "p1");
 
         Package pkg = kit.packages().publish(ScriptBundle.builder("private-app", "1.0")
