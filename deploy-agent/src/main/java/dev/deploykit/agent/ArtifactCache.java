@@ -22,13 +22,14 @@ import java.security.MessageDigest;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The agent's content-addressed artifact cache: {@code <state>/artifacts/sha256/<hex>}. A missing
+ * The agent's content-addressed artifact cache: {@code <state>/artifacts/sha256/<hex>}, in 0700 dirs. A missing
  * artifact is pulled from the controller into {@code <hex>.partial}; after a broken connection the
  * pull resumes from the partial file's length. The SHA-256 is computed while receiving (the bytes
  * already on disk are hashed first) and checked before the file is moved into place. The cache is
@@ -45,7 +46,8 @@ final class ArtifactCache {
 
     ArtifactCache(Path stateDir, long maxBytes, String agentId) throws IOException {
         this.agentId = agentId;
-        this.dir = Files.createDirectories(stateDir.resolve("artifacts/sha256"));
+        PrivateFiles.directory(stateDir.resolve("artifacts"));
+        this.dir = PrivateFiles.directory(stateDir.resolve("artifacts/sha256"));
         this.maxBytes = maxBytes;
     }
 
@@ -100,7 +102,8 @@ final class ArtifactCache {
         Iterator<ArtifactChunk> chunks = stub.fetchArtifact(FetchArtifactRequest.newBuilder().setSha256(sha256).setOffset(offset)
                 .setAgentId(agentId).build());
         long have = offset;
-        try (FileChannel out = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+        try (FileChannel out = FileChannel.open(partial, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND),
+                PrivateFiles.PRIVATE_FILE)) {
             HashingWriter writer = new HashingWriter(out, digest);
             while (chunks.hasNext()) {
                 ArtifactChunk chunk = chunks.next();

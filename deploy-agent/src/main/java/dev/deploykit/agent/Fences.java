@@ -18,7 +18,7 @@ final class Fences {
     private final Map<String, Long> highest = new HashMap<>();
 
     Fences(Path stateDir) throws IOException {
-        this.dir = Files.createDirectories(stateDir.resolve("fences"));
+        this.dir = PrivateFiles.directory(stateDir.resolve("fences"));
     }
 
     /** Null when a task fenced by {@code scope}/{@code epoch} may run (the epoch is then remembered); else why not. */
@@ -34,7 +34,7 @@ final class Fences {
         }
         if (epoch > seen) {
             Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-            Files.writeString(tmp, Long.toString(epoch), StandardCharsets.UTF_8);
+            PrivateFiles.writeString(tmp, Long.toString(epoch));
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             highest.put(scope, epoch);
         }

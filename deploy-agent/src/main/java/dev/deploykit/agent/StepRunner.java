@@ -24,7 +24,8 @@ import java.util.stream.Stream;
 /**
  * Runs exec steps with a journal, so that a task id is never run twice. Each task gets
  * {@code <state>/journal/<task-id>/} with {@code pid}, {@code out}, {@code err} and, once it ended,
- * {@code exit}. The step runs under a small {@code sh} wrapper in its own session ({@code setsid}):
+ * {@code exit}; the state dir and the journal's dirs are 0700 and its files 0600, as step output may
+ * hold secrets. The step runs under a small {@code sh} wrapper in its own session ({@code setsid}):
  * the wrapper writes the output files and records the exit code itself, so a step outlives an agent
  * crash and its result is still recorded. Output reaches the controller by tailing the files, so a
  * chatty step fills a disk file, not the agent's memory.
@@ -35,17 +36,20 @@ import java.util.stream.Stream;
 final class StepRunner {
     /**
      * Records its own pid before the step runs (so any side effect of the step implies a pid file),
-     * runs the step with its output in files, then records the exit code atomically.
+     * runs the step with its output in files, then records the exit code atomically. The journal
+     * files are created under umask 077; the step itself runs under umask 022, as under systemd's
+     * default, so what it installs is readable as before even though the agent's unit sets UMask=0077.
      */
-    private static final String WRAPPER = "o=$1; e=$2; x=$3; p=$4; shift 4; echo $$ > \"$p.tmp\" && mv \"$p.tmp\" \"$p\" || exit 125; "
-            + "\"$@\" >\"$o\" 2>\"$e\" </dev/null; c=$?; echo \"$c\" > \"$x.tmp\" && mv \"$x.tmp\" \"$x\"";
+    private static final String WRAPPER = "umask 077; o=$1; e=$2; x=$3; p=$4; shift 4; echo $$ > \"$p.tmp\" && mv \"$p.tmp\" \"$p\" || exit 125; "
+            + "(umask 022; exec \"$@\") >\"$o\" 2>\"$e\" </dev/null; c=$?; echo \"$c\" > \"$x.tmp\" && mv \"$x.tmp\" \"$x\"";
     private final Path journal;
     private final Path defaultCwd;
     private final Map<String, Long> running = new ConcurrentHashMap<>();
     private final Map<String, String> cancelled = new ConcurrentHashMap<>();
 
     StepRunner(Path stateDir, String installRoot) throws IOException {
-        this.journal = Files.createDirectories(stateDir.resolve("journal"));
+        PrivateFiles.directory(stateDir);
+        this.journal = PrivateFiles.directory(stateDir.resolve("journal"));
         this.defaultCwd = Path.of(installRoot);
         prune(Duration.ofDays(7));
     }
@@ -61,7 +65,7 @@ final class StepRunner {
         long pid;
         boolean fresh = !Files.exists(dir.resolve("pid"));
         if (fresh) {
-            Files.createDirectories(dir);
+            PrivateFiles.directory(dir);
             pid = start(dir, exec);
         } else {
             pid = Long.parseLong(Files.readString(dir.resolve("pid")).trim());
@@ -92,7 +96,7 @@ final class StepRunner {
                 }
                 if (why != null) {
                     ProcessGroup.kill(pid);
-                    Files.writeString(exit, "-1 " + why + "\n");
+                    PrivateFiles.writeString(exit, "-1 " + why + "\n");
                     break;
                 }
                 Thread.sleep(30);

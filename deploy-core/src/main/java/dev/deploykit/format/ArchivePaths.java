@@ -15,10 +15,14 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
  * only with leading {@code ..} segments and must land inside the archive, and no entry may be
  * written through a symlink that the archive itself creates. {@linkplain #payload() Payload} archives
  * (deb data, installed at the root by dpkg) may hold absolute symlinks and device nodes, as real
- * packages do. Not thread-safe: one per archive.
+ * packages do. A confined archive's paths are kept until {@link #finish()}, so they may total at most
+ * {@link #MAX_KEPT_PATH_CHARS} characters. Not thread-safe: one per archive.
  */
 public final class ArchivePaths {
+    /** How many characters of entry paths a confined archive may hold in all, so that checking it runs in bounded memory. */
+    public static final int MAX_KEPT_PATH_CHARS = 16 * 1024 * 1024;
     private final boolean confined;
+    private long keptChars;
     private final Set<String> paths = new HashSet<>();
     private final Set<String> symlinks = new HashSet<>();
 
@@ -53,6 +57,10 @@ public final class ArchivePaths {
             relative(entry.getLinkName(), "hard link target of '" + name + "'");
         } else if (entry.isCharacterDevice() || entry.isBlockDevice() || entry.isFIFO()) {
             throw new PackageFormatException("entry '" + name + "' is a device or fifo; bundles hold files, dirs and links only");
+        }
+        keptChars += path.length();
+        if (keptChars > MAX_KEPT_PATH_CHARS) {
+            throw new PackageFormatException("entry paths total more than " + MAX_KEPT_PATH_CHARS + " characters, the limit for an archive");
         }
         paths.add(path);
         return path;

@@ -7,10 +7,13 @@ import dev.deploykit.Package;
 import dev.deploykit.PackageFormatException;
 import dev.deploykit.PackageMetadata;
 import dev.deploykit.Packages;
+import dev.deploykit.StoreException;
 import dev.deploykit.spi.ArtifactStore;
 import dev.deploykit.spi.DeploymentRecord;
 import dev.deploykit.spi.PackageFormat;
 import dev.deploykit.spi.Store;
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -20,9 +23,10 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The package repository: publish reads the file with its format before anything is stored, so a
- * bad file leaves no trace; the artifact is stored before the package row, so a stored package
- * always has its bytes.
+ * The package repository. Publish reads the file once, into the artifact store's staging file, and
+ * inspects that copy: the bytes inspected are the bytes stored and digested, even if the file is
+ * replaced meanwhile, and a bad file leaves no trace. The artifact is stored before the package row,
+ * so a stored package always has its bytes.
  */
 final class PackageRepository implements Packages {
     private final Store store;
@@ -42,19 +46,24 @@ final class PackageRepository implements Packages {
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException("no package file at " + file);
         }
-        PackageFormat format = detect(file);
-        PackageMetadata metadata = format.inspect(file);
-        Optional<Package> existing = store.findPackage(metadata.name(), metadata.version());
-        Artifact artifact = artifacts.put(file);
-        if (existing.isPresent() && existing.get().artifact().equals(artifact)) {
-            return existing.get();
+        Package pkg;
+        try (InputStream in = Files.newInputStream(file); ArtifactStore.Staged staged = artifacts.stage(in, file.getFileName().toString())) {
+            PackageFormat format = detect(staged.path());
+            PackageMetadata metadata = format.inspect(staged.path());
+            Optional<Package> existing = store.findPackage(metadata.name(), metadata.version());
+            Artifact artifact = staged.commit();
+            if (existing.isPresent() && existing.get().artifact().equals(artifact)) {
+                return existing.get();
+            }
+            pkg = new Package(format.name(), artifact, metadata, clock.instant());
+        } catch (IOException e) {
+            throw new StoreException("cannot read package file " + file + ": " + e.getMessage(), e, false);
         }
-        Package pkg = new Package(format.name(), artifact, metadata, clock.instant());
         try {
             store.putPackage(pkg);
         } catch (RuntimeException e) {
-            if (!isShared(artifact.sha256())) {
-                artifacts.delete(artifact.sha256());
+            if (!isShared(pkg.artifact().sha256())) {
+                artifacts.delete(pkg.artifact().sha256());
             }
             throw e;
         }

@@ -7,6 +7,7 @@ import dev.deploykit.PackageFormatException;
 import dev.deploykit.PackageMetadata;
 import dev.deploykit.format.ArchivePaths;
 import dev.deploykit.format.Bounded;
+import dev.deploykit.format.BoundedTar;
 import dev.deploykit.spi.NodeContext;
 import dev.deploykit.spi.PackageFormat;
 import dev.deploykit.version.DebianVersions;
@@ -26,7 +27,6 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 import java.util.zip.GZIPInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.tukaani.xz.XZInputStream;
 
 /**
@@ -34,7 +34,9 @@ import org.tukaani.xz.XZInputStream;
  *
  * <p>{@link #inspect} parses the file in pure Java: the {@code ar} container, {@code control.tar}
  * (plain, gz, xz or zst) for the control fields, and {@code data.tar} to refuse payload entries with
- * absolute names or {@code ..}. Every length is checked against hard limits before use.
+ * absolute names or {@code ..}. Every length is checked against hard limits before use: at most 16
+ * ar members, one control.tar and one data.tar, both read through {@link BoundedTar} (control.tar:
+ * 1000 entries and 64 MiB uncompressed; data.tar: a million entries and 64 GiB uncompressed).
  *
  * <p>Node commands: on a real node ({@code root} is {@code /}) {@code apt-get install} of the file when
  * apt is present (dependencies resolved, waits up to 2 minutes for the dpkg lock, downgrades allowed),
@@ -48,7 +50,14 @@ public final class DebFormat implements PackageFormat {
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9+.-]+");
     private static final long MAX_MEMBER_NAME = 256;
     private static final int MAX_CONTROL = 1024 * 1024;
-    private static final int MAX_ENTRIES = 1_000_000;
+    /** A deb has debian-binary, control.tar, data.tar and perhaps signatures; more members are not a deb. */
+    private static final int MAX_MEMBERS = 16;
+    private static final int MAX_CONTROL_ENTRIES = 1000;
+    /** control.tar holds the control file, maintainer scripts and md5sums: megabytes at most. */
+    private static final long MAX_CONTROL_BYTES = 64L * 1024 * 1024;
+    private static final int MAX_DATA_ENTRIES = 1_000_000;
+    /** Reading data.tar only checks its entries; this bounds the time a hostile one can take. */
+    private static final long MAX_DATA_BYTES = 64L * 1024 * 1024 * 1024;
     private static final Map<String, String> ENV = Map.of("DEBIAN_FRONTEND", "noninteractive", "LC_ALL", "C");
 
     private DebFormat() {}
@@ -84,10 +93,13 @@ public final class DebFormat implements PackageFormat {
             Map<String, String> control = null;
             boolean sawBinary = false;
             boolean sawData = false;
-            while (true) {
+            for (int members = 1; ; members++) {
                 byte[] header = in.readNBytes(60);
                 if (header.length == 0) {
                     break;
+                }
+                if (members > MAX_MEMBERS) {
+                    throw new PackageFormatException("more than " + MAX_MEMBERS + " ar members");
                 }
                 if (header.length != 60 || header[58] != '`' || header[59] != '\n') {
                     throw new PackageFormatException("ar member header at offset " + offset + " is malformed or truncated");
@@ -113,9 +125,15 @@ public final class DebFormat implements PackageFormat {
                     }
                     sawBinary = true;
                 } else if (name.startsWith("control.tar")) {
-                    control = readControl(decompress(member, name));
+                    if (control != null) {
+                        throw new PackageFormatException("a second control.tar member '" + name + "'");
+                    }
+                    control = readControl(decompress(member, name), name);
                 } else if (name.startsWith("data.tar")) {
-                    checkPayload(decompress(member, name));
+                    if (sawData) {
+                        throw new PackageFormatException("a second data.tar member '" + name + "'");
+                    }
+                    checkPayload(decompress(member, name), name);
                     sawData = true;
                 }
                 member.skipRest(name);
@@ -160,31 +178,22 @@ public final class DebFormat implements PackageFormat {
         throw new PackageFormatException("unsupported compression in member '" + name + "'");
     }
 
-    private static Map<String, String> readControl(InputStream tarStream) throws IOException {
-        TarArchiveInputStream tar = new TarArchiveInputStream(tarStream);
-        TarArchiveEntry entry;
-        int entries = 0;
-        while ((entry = tar.getNextEntry()) != null) {
-            if (++entries > 1000) {
-                throw new PackageFormatException("control.tar has more than 1000 entries");
-            }
-            String path = ArchivePaths.relative(entry.getName(), "control.tar entry");
+    private static Map<String, String> readControl(InputStream tarStream, String member) throws IOException {
+        BoundedTar tar = BoundedTar.open(tarStream, member, MAX_CONTROL_ENTRIES, MAX_CONTROL_BYTES);
+        for (TarArchiveEntry entry = tar.next(); entry != null; entry = tar.next()) {
+            String path = ArchivePaths.relative(entry.getName(), member + " entry");
             if (path.equals("control") && entry.isFile()) {
-                return parseControl(new String(Bounded.readExactly(tar, entry.getSize(), MAX_CONTROL, "control file"), StandardCharsets.UTF_8));
+                return parseControl(new String(Bounded.readExactly(tar.content(), entry.getSize(), MAX_CONTROL, "control file"),
+                        StandardCharsets.UTF_8));
             }
         }
-        throw new PackageFormatException("control.tar has no control file");
+        throw new PackageFormatException(member + " has no control file");
     }
 
-    private static void checkPayload(InputStream tarStream) throws IOException {
-        TarArchiveInputStream tar = new TarArchiveInputStream(tarStream);
+    private static void checkPayload(InputStream tarStream, String member) throws IOException {
+        BoundedTar tar = BoundedTar.open(tarStream, member, MAX_DATA_ENTRIES, MAX_DATA_BYTES);
         ArchivePaths paths = ArchivePaths.payload();
-        int entries = 0;
-        TarArchiveEntry entry;
-        while ((entry = tar.getNextEntry()) != null) {
-            if (++entries > MAX_ENTRIES) {
-                throw new PackageFormatException("data.tar has more than " + MAX_ENTRIES + " entries");
-            }
+        for (TarArchiveEntry entry = tar.next(); entry != null; entry = tar.next()) {
             paths.check(entry);
         }
     }

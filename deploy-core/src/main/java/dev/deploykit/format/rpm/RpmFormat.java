@@ -41,9 +41,15 @@ import java.util.regex.Pattern;
 public final class RpmFormat implements PackageFormat {
     private static final int LEAD_SIZE = 96;
     private static final int HEADER_MAGIC = 0x8eade801;
-    /** rpm's own limits: HEADER_TAGS_MAX and HEADER_DATA_MAX. */
+    /** rpm's own limit, HEADER_TAGS_MAX. */
     private static final int MAX_TAGS = 0xffff;
-    private static final int MAX_DATA = 0x0fffffff;
+    /**
+     * A header's data store is read into memory: rpm allows 256 MiB (HEADER_DATA_MAX), this allows
+     * 32 MiB, several times the largest headers real distributions ship, so inspection fits a small heap.
+     */
+    static final int MAX_DATA = 32 * 1024 * 1024;
+    /** The Requires field joins every required name: kilobytes in real packages. */
+    private static final int MAX_REQUIRES_CHARS = 1024 * 1024;
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_+][A-Za-z0-9._+-]*");
 
     static final int SIG_LONGSIZE_TAG = 270;
@@ -128,13 +134,14 @@ public final class RpmFormat implements PackageFormat {
             throw new PackageFormatException("payload is " + left + " bytes but the signature header says "
                     + (size.get() - header.size()) + ": the file is truncated or has trailing data");
         }
-        List<String> digests = header.strings(PAYLOADDIGEST_TAG);
-        if (!digests.isEmpty() && header.int32(PAYLOADDIGESTALGO_TAG).orElse(0) == 8) {
+        Optional<String> digest = header.count(PAYLOADDIGEST_TAG) > 0 ? header.string(PAYLOADDIGEST_TAG) : Optional.empty();
+        if (digest.isPresent() && header.int32(PAYLOADDIGESTALGO_TAG).orElse(0) == 8) {
+            // streamed: the payload is hashed, never decompressed or unpacked here
             MessageDigest sha = Sha256.newDigest();
             Sha256.copy(in, OutputStream.nullOutputStream(), sha);
             String actual = Sha256.hex(sha);
-            if (!actual.equals(digests.get(0))) {
-                throw new PackageFormatException("payload SHA-256 is " + actual + " but the header says " + digests.get(0));
+            if (!actual.equals(digest.get())) {
+                throw new PackageFormatException("payload SHA-256 is " + actual + " but the header says " + digest.get());
             }
         }
     }
@@ -159,35 +166,84 @@ public final class RpmFormat implements PackageFormat {
         fields.put("Release", release);
         fields.put("Arch", h.string(ARCH_TAG).orElse(""));
         fields.put("License", h.string(LICENSE_TAG).orElse(""));
-        fields.put("Requires", String.join(", ", h.strings(REQUIRENAME_TAG)));
+        fields.put("Requires", h.joined(REQUIRENAME_TAG, ", ", MAX_REQUIRES_CHARS));
         fields.put("PayloadCompressor", h.string(PAYLOADCOMPRESSOR_TAG).orElse(""));
         return new PackageMetadata(name, evr, h.string(SUMMARY_TAG).orElse(""), fields);
     }
 
-    /** Installed paths must be absolute and free of {@code ..}: rpm would install them as given. */
+    /**
+     * Installed paths must be absolute and free of {@code ..}: rpm would install them as given. A path
+     * is a dir name joined to a base name; they are checked apart, so that millions of base names in
+     * one long dir never become millions of long strings.
+     */
     private static void checkFileList(RpmHeader h) {
-        List<String> paths = new ArrayList<>(h.strings(OLDFILENAMES_TAG));
-        List<String> dirs = h.strings(DIRNAMES_TAG);
-        List<String> bases = h.strings(BASENAMES_TAG);
-        List<Integer> index = h.int32s(DIRINDEXES_TAG);
-        if (bases.size() != index.size()) {
-            throw new PackageFormatException("file list is inconsistent: " + bases.size() + " names, " + index.size() + " dir indexes");
-        }
-        for (int i = 0; i < bases.size(); i++) {
-            int d = index.get(i);
-            if (d < 0 || d >= dirs.size()) {
-                throw new PackageFormatException("file '" + bases.get(i) + "' points at dir index " + d + " of " + dirs.size());
-            }
-            if (bases.get(i).contains("/")) {
-                throw new PackageFormatException("file name '" + bases.get(i) + "' contains '/'");
-            }
-            paths.add(dirs.get(d) + bases.get(i));
-        }
-        for (String path : paths) {
+        h.forEachString(OLDFILENAMES_TAG, path -> {
             if (!path.startsWith("/") || List.of(path.split("/")).contains("..")) {
-                throw new PackageFormatException("payload path '" + path + "' is relative or contains '..'");
+                throw badPath(path);
             }
+        });
+        int bases = h.count(BASENAMES_TAG);
+        int indexes = h.count(DIRINDEXES_TAG);
+        if (bases != indexes) {
+            throw new PackageFormatException("file list is inconsistent: " + bases + " names, " + indexes + " dir indexes");
         }
+        byte[] tails = new byte[h.count(DIRNAMES_TAG)];
+        int[] i = {0};
+        h.forEachString(DIRNAMES_TAG, dir -> tails[i[0]++] = tail(dir));
+        i[0] = 0;
+        h.forEachString(BASENAMES_TAG, base -> {
+            int d = h.int32(DIRINDEXES_TAG, i[0]++);
+            if (d < 0 || d >= tails.length) {
+                throw new PackageFormatException("file '" + base + "' points at dir index " + d + " of " + tails.length);
+            }
+            if (base.contains("/")) {
+                throw new PackageFormatException("file name '" + base + "' contains '/'");
+            }
+            String last = switch (tails[d]) {
+                case TAIL_EMPTY -> "";
+                case TAIL_DOT -> ".";
+                case TAIL_DOT_DOT -> "..";
+                default -> null;
+            };
+            if (tails[d] == TAIL_BAD || last != null && (last + base).equals("..")) {
+                throw badPath(nth(h, DIRNAMES_TAG, d) + base);
+            }
+        });
+    }
+
+    private static final byte TAIL_BAD = 0;
+    private static final byte TAIL_EMPTY = 1;
+    private static final byte TAIL_DOT = 2;
+    private static final byte TAIL_DOT_DOT = 3;
+    private static final byte TAIL_OTHER = 4;
+
+    /** What a dir name contributes to the paths joined to it: bad already, or the segment a base name completes. */
+    private static byte tail(String dir) {
+        int slash = dir.lastIndexOf('/');
+        if (!dir.startsWith("/") || List.of(dir.substring(0, slash).split("/")).contains("..")) {
+            return TAIL_BAD;
+        }
+        return switch (dir.substring(slash + 1)) {
+            case "" -> TAIL_EMPTY;
+            case "." -> TAIL_DOT;
+            case ".." -> TAIL_DOT_DOT;
+            default -> TAIL_OTHER;
+        };
+    }
+
+    private static String nth(RpmHeader h, int tag, int n) {
+        List<String> found = new ArrayList<>(1);
+        int[] i = {0};
+        h.forEachString(tag, s -> {
+            if (i[0]++ == n) {
+                found.add(s);
+            }
+        });
+        return found.get(0);
+    }
+
+    private static PackageFormatException badPath(String path) {
+        return new PackageFormatException("payload path '" + path + "' is relative or contains '..'");
     }
 
     @Override

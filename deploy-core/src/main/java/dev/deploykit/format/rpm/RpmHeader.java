@@ -6,11 +6,10 @@ import java.io.DataInputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /** One rpm header structure (index entries plus data store), read with every bound checked. */
 final class RpmHeader {
@@ -51,12 +50,12 @@ final class RpmHeader {
         if (tags < 1 || tags > maxTags) {
             throw new PackageFormatException(what + " claims " + tags + " tags; rpm allows 1.." + maxTags);
         }
-        if (dataSize > maxData) {
-            throw new PackageFormatException(what + " claims " + dataSize + " data bytes; rpm allows at most " + maxData);
-        }
         long total = 16 + tags * 16 + dataSize;
         if (total > left) {
             throw new PackageFormatException(what + " claims " + total + " bytes but the file has only " + left + " left");
+        }
+        if (dataSize > maxData) {
+            throw new PackageFormatException(what + " claims " + dataSize + " data bytes, over the " + maxData + "-byte limit");
         }
         byte[] index = Bounded.readExactly(in, tags * 16, (long) maxTags * 16, what + " index");
         byte[] store = Bounded.readExactly(in, dataSize, maxData, what + " data");
@@ -69,6 +68,9 @@ final class RpmHeader {
             int count = ix.getInt();
             if (offset < 0 || offset > dataSize || count < 0 || count > dataSize + 1) {
                 throw new PackageFormatException(what + " tag " + tag + " points outside its data (offset " + offset + ", count " + count + ")");
+            }
+            if ((type == STRING_ARRAY || type == I18NSTRING) && count > dataSize - offset) {
+                throw new PackageFormatException(what + " tag " + tag + " claims " + count + " strings in " + (dataSize - offset) + " bytes");
             }
             entries.putIfAbsent(tag, new Entry(type, offset, count));
         }
@@ -86,22 +88,43 @@ final class RpmHeader {
         return Optional.of(cString(e.offset, tag));
     }
 
-    List<String> strings(int tag) {
+    /** How many values the tag has; 0 when it is absent. */
+    int count(int tag) {
+        Entry e = entries.get(tag);
+        return e == null ? 0 : e.count;
+    }
+
+    /**
+     * Calls {@code action} with each string of the tag in order. The strings are not kept, so a tag of
+     * millions of empty strings costs time, not memory.
+     */
+    void forEachString(int tag, Consumer<String> action) {
         Entry e = entries.get(tag);
         if (e == null) {
-            return List.of();
+            return;
         }
         if (e.type != STRING_ARRAY && e.type != STRING && e.type != I18NSTRING) {
             throw new PackageFormatException("tag " + tag + " has type " + e.type + ", expected strings");
         }
-        List<String> values = new ArrayList<>();
         int at = e.offset;
         for (int i = 0; i < e.count; i++) {
-            String s = cString(at, tag);
-            values.add(s);
-            at += s.getBytes(StandardCharsets.UTF_8).length + 1;
+            int end = stringEnd(at, tag);
+            action.accept(new String(data, at, end - at, StandardCharsets.UTF_8));
+            // the next string starts after this one's bytes, whatever they decode to
+            at = end + 1;
         }
-        return values;
+    }
+
+    /** The tag's strings joined by {@code separator}; more than {@code maxChars} is refused. */
+    String joined(int tag, String separator, int maxChars) {
+        StringBuilder out = new StringBuilder();
+        forEachString(tag, s -> {
+            if (out.length() + separator.length() + s.length() > maxChars) {
+                throw new PackageFormatException("tag " + tag + " joins to more than " + maxChars + " characters");
+            }
+            out.append(out.isEmpty() ? "" : separator).append(s);
+        });
+        return out.toString();
     }
 
     /** An INT32 or INT64 tag's first value, unsigned. */
@@ -117,27 +140,27 @@ final class RpmHeader {
     }
 
     Optional<Integer> int32(int tag) {
-        List<Integer> values = int32s(tag);
-        return values.isEmpty() ? Optional.empty() : Optional.of(values.get(0));
+        return count(tag) == 0 ? Optional.empty() : Optional.of(int32(tag, 0));
     }
 
-    List<Integer> int32s(int tag) {
+    /** Value {@code i} of an INT32 tag. */
+    int int32(int tag, int i) {
         Entry e = entries.get(tag);
-        if (e == null) {
-            return List.of();
-        }
-        if (e.type != INT32 || (long) e.offset + 4L * e.count > data.length) {
+        if (e == null || e.type != INT32 || (long) e.offset + 4L * e.count > data.length) {
             throw new PackageFormatException("tag " + tag + " is not a valid INT32 array");
         }
-        ByteBuffer b = ByteBuffer.wrap(data, e.offset, 4 * e.count);
-        List<Integer> values = new ArrayList<>(e.count);
-        for (int i = 0; i < e.count; i++) {
-            values.add(b.getInt());
+        if (i < 0 || i >= e.count) {
+            throw new IndexOutOfBoundsException("value " + i + " of tag " + tag + " with " + e.count + " values");
         }
-        return values;
+        return ByteBuffer.wrap(data).getInt(e.offset + 4 * i);
     }
 
     private String cString(int offset, int tag) {
+        return new String(data, offset, stringEnd(offset, tag) - offset, StandardCharsets.UTF_8);
+    }
+
+    /** Where the NUL that ends the string at {@code offset} is. */
+    private int stringEnd(int offset, int tag) {
         int end = offset;
         while (end < data.length && data[end] != 0) {
             end++;
@@ -145,6 +168,6 @@ final class RpmHeader {
         if (end >= data.length) {
             throw new PackageFormatException("tag " + tag + " string runs past the end of the header");
         }
-        return new String(data, offset, end - offset, StandardCharsets.UTF_8);
+        return end;
     }
 }

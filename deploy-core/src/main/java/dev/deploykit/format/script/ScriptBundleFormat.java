@@ -5,12 +5,13 @@ import dev.deploykit.Package;
 import dev.deploykit.PackageFormatException;
 import dev.deploykit.PackageMetadata;
 import dev.deploykit.format.ArchivePaths;
+import dev.deploykit.format.Bounded;
+import dev.deploykit.format.BoundedTar;
 import dev.deploykit.spi.NodeContext;
 import dev.deploykit.spi.PackageFormat;
 import dev.deploykit.version.DebianVersions;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -28,7 +29,6 @@ import java.util.TreeSet;
 import java.util.regex.Pattern;
 import java.util.zip.GZIPInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
  * The {@code script} package format: a {@code .tar.gz} bundle holding a manifest and lifecycle
@@ -54,13 +54,16 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * rule serves bundles and deb packages alike.
  *
  * <p>{@link #inspect} refuses an archive with any entry that is absolute, contains {@code ..}, is a
- * link pointing outside the bundle, or is a device or fifo, before anything is written anywhere.
+ * link pointing outside the bundle, or is a device or fifo, before anything is written anywhere. It
+ * reads the archive through {@link BoundedTar}, with at most 100,000 entries and 16 GiB uncompressed.
  */
 public final class ScriptBundleFormat implements PackageFormat {
     public static final String MANIFEST = "bundle.properties";
     static final List<String> PHASES = List.of("install", "upgrade", "downgrade", "remove", "health");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9+._-]{0,127}");
     private static final int MAX_ENTRIES = 100_000;
+    /** Inspection reads the whole bundle; this bounds the time a hostile one can take. */
+    private static final long MAX_BYTES = 16L * 1024 * 1024 * 1024;
     private static final int MAX_MANIFEST = 64 * 1024;
     private static final String BUNDLES = "/var/lib/deploykit/bundles";
 
@@ -88,18 +91,13 @@ public final class ScriptBundleFormat implements PackageFormat {
     public PackageMetadata inspect(Path file) {
         byte[] manifest = null;
         TreeSet<String> scripts = new TreeSet<>();
-        int entries = 0;
         ArchivePaths entryPaths = ArchivePaths.confined();
         try (InputStream raw = new BufferedInputStream(Files.newInputStream(file));
-                TarArchiveInputStream tar = new TarArchiveInputStream(new GZIPInputStream(raw))) {
-            TarArchiveEntry entry;
-            while ((entry = tar.getNextEntry()) != null) {
-                if (++entries > MAX_ENTRIES) {
-                    throw new PackageFormatException(file + ": more than " + MAX_ENTRIES + " entries");
-                }
+                BoundedTar tar = BoundedTar.open(new GZIPInputStream(raw), "bundle", MAX_ENTRIES, MAX_BYTES)) {
+            for (TarArchiveEntry entry = tar.next(); entry != null; entry = tar.next()) {
                 String path = entryPaths.check(entry);
                 if (path.equals(MANIFEST) && entry.isFile()) {
-                    manifest = readBounded(tar, entry, path);
+                    manifest = readBounded(tar.content(), entry, path);
                 } else if (path.startsWith("scripts/") && entry.isFile()) {
                     String phase = path.substring("scripts/".length());
                     if (PHASES.contains(phase)) {
@@ -145,9 +143,8 @@ public final class ScriptBundleFormat implements PackageFormat {
         if (entry.getSize() > MAX_MANIFEST) {
             throw new PackageFormatException(path + " is " + entry.getSize() + " bytes; at most " + MAX_MANIFEST + " allowed");
         }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        in.transferTo(out);
-        return out.toByteArray();
+        // a sparse entry can yield more than its size says
+        return Bounded.readAtMost(in, MAX_MANIFEST, path);
     }
 
     @Override

@@ -16,11 +16,12 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * An {@link ArtifactStore} on the local filesystem: each blob is {@code <dir>/sha256/<hex>}. Writes go
- * to a temporary file that is renamed into place once its digest is known, so a reader never sees a
- * partial blob and a crash leaves only a temporary file. Thread-safe.
+ * to a staging file in a directory of its own that is renamed into place once its digest is known,
+ * so a reader never sees a partial blob and a crash leaves only a staging directory. Thread-safe.
  */
 public final class FileArtifactStore implements ArtifactStore {
     private static final Pattern HEX64 = Pattern.compile("[0-9a-f]{64}");
@@ -37,24 +38,72 @@ public final class FileArtifactStore implements ArtifactStore {
 
     @Override
     public Artifact put(Path file) {
-        Path tmp = null;
-        try {
-            tmp = Files.createTempFile(blobs, "incoming-", ".tmp");
-            String digest;
-            try (InputStream in = Files.newInputStream(file)) {
-                digest = Sha256.copy(in, tmp);
-            }
-            Path target = blobs.resolve(digest);
-            long size = Files.size(tmp);
-            if (Files.exists(target)) {
-                Files.delete(tmp);
-            } else {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            }
-            return new Artifact(digest, size);
+        try (InputStream in = Files.newInputStream(file); Staged staged = stage(in, "blob")) {
+            return staged.commit();
         } catch (IOException e) {
-            deleteQuietly(tmp);
             throw new StoreException("cannot store artifact from " + file + ": " + e.getMessage(), e, false);
+        }
+    }
+
+    /** Stages into a new private directory {@code <dir>/sha256/incoming-*}, removed on commit or close. */
+    @Override
+    public Staged stage(InputStream content, String fileName) {
+        String name = fileName == null || fileName.isEmpty() || fileName.contains("/") || fileName.equals(".") || fileName.equals("..")
+                ? "blob" : fileName;
+        Path dir = null;
+        try {
+            dir = Files.createTempDirectory(blobs, "incoming-");
+            Path file = dir.resolve(name);
+            String digest = Sha256.copy(content, file);
+            return new FileStaged(dir, file, new Artifact(digest, Files.size(file)));
+        } catch (IOException e) {
+            deleteTree(dir);
+            throw new StoreException("cannot stage artifact " + name + ": " + e.getMessage(), e, false);
+        }
+    }
+
+    private final class FileStaged implements Staged {
+        private final Path dir;
+        private final Path file;
+        private final Artifact artifact;
+        private boolean committed;
+
+        FileStaged(Path dir, Path file, Artifact artifact) {
+            this.dir = dir;
+            this.file = file;
+            this.artifact = artifact;
+        }
+
+        @Override
+        public Path path() {
+            return file;
+        }
+
+        @Override
+        public Artifact artifact() {
+            return artifact;
+        }
+
+        @Override
+        public Artifact commit() {
+            if (!committed) {
+                Path target = blobs.resolve(artifact.sha256());
+                try {
+                    if (!Files.exists(target)) {
+                        Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
+                    }
+                } catch (IOException e) {
+                    throw new StoreException("cannot store artifact " + artifact.sha256() + ": " + e.getMessage(), e, false);
+                }
+                committed = true;
+                deleteTree(dir);
+            }
+            return artifact;
+        }
+
+        @Override
+        public void close() {
+            deleteTree(dir);
         }
     }
 
@@ -99,13 +148,20 @@ public final class FileArtifactStore implements ArtifactStore {
         return blobs.resolve(sha256);
     }
 
-    private static void deleteQuietly(Path path) {
-        if (path != null) {
-            try {
-                Files.deleteIfExists(path);
-            } catch (IOException ignored) {
-                // best effort: a leftover temp file is harmless and never read
+    /** Deletes a staging directory and the file in it, if still there. */
+    private static void deleteTree(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                Files.deleteIfExists(f);
             }
+            Files.deleteIfExists(dir);
+        } catch (NoSuchFileException ignored) {
+            // already gone
+        } catch (IOException ignored) {
+            // best effort: a leftover staging directory is harmless and never read
         }
     }
 }

@@ -133,6 +133,11 @@ class SshSafetyTest {
         }
 
         @Override
+        public Staged stage(InputStream content, String fileName) {
+            return delegate.stage(content, fileName);
+        }
+
+        @Override
         public Optional<Artifact> find(String sha256) {
             return delegate.find(sha256);
         }
