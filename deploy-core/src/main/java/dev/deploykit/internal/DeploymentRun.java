@@ -106,7 +106,13 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
                 transition(RolloutState.STARTED);
             }
             List<List<String>> batches = record.batches();
-            for (int b = 0; b < batches.size(); b++) {
+            // a halt restored after a restart dispatches nothing forward, whatever the failure mode:
+            // FINISH_BATCH's "rest of the batch" ended with the controller that was running it
+            boolean restoredHalt;
+            synchronized (lock) {
+                restoredHalt = rollout.halted();
+            }
+            for (int b = 0; b < batches.size() && !restoredHalt; b++) {
                 List<NodeTask> todo = pendingIn(b);
                 if (todo.isEmpty()) {
                     continue;

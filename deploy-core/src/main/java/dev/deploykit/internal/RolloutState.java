@@ -162,23 +162,44 @@ final class RolloutState {
         return Optional.empty();
     }
 
-    /** A task in flight when its controller stopped; a restart sends it again with the same keys. */
+    /**
+     * A forward task in flight when its controller stopped; a restart sends it again with the same
+     * keys. A task in flight in its rollback stays as it is: the restarted run rolls it back again
+     * (same keys, so an agent answers the steps it already ran from its journal).
+     */
     static boolean resentAfterRestart(NodeTask task) {
+        return inFlight(task) && !inRollback(task);
+    }
+
+    private static boolean inFlight(NodeTask task) {
         return task.status() == NodeStatus.DISPATCHED || task.status() == NodeStatus.RUNNING;
+    }
+
+    /** The task was being rolled back (its step is {@code rollback} or {@code rollback:<step>}). */
+    static boolean inRollback(NodeTask task) {
+        return inFlight(task) && task.step().startsWith("rollback");
+    }
+
+    /** Some node was rolled back or is being rolled back: the deployment had halted and was in its rollback. */
+    private static boolean rollingBack(Collection<NodeTask> tasks) {
+        return tasks.stream().anyMatch(t -> t.status() == NodeStatus.ROLLED_BACK || inRollback(t));
     }
 
     /**
      * A restarted controller continues from the stored {@code tasks}: the failure count, and a halt
-     * the previous controller had reached (a failed canary node, or failures beyond the budget).
+     * the previous controller had reached (a failed canary node, failures beyond the budget, or a
+     * rollback under way, which only ever follows a halt).
      */
     void restoreFrom(Collection<NodeTask> tasks) {
         failures = count(tasks, NodeStatus.FAILED);
         boolean canaryFailed = rules.canary() && tasks.stream().anyMatch(t -> t.batch() == 0 && t.status() == NodeStatus.FAILED);
-        halted = canaryFailed || failures > rules.budget();
+        halted = canaryFailed || failures > rules.budget() || rollingBack(tasks);
         if (canaryFailed) {
             haltReason = "canary batch failed";
-        } else if (halted) {
+        } else if (failures > rules.budget()) {
             haltReason = budgetExceeded(failures);
+        } else if (halted) {
+            haltReason = "halted before a controller restart";
         } else {
             haltReason = "";
         }
@@ -203,11 +224,12 @@ final class RolloutState {
 
     /**
      * The nodes a rollback returns to their previous version: the changed ones (their action step
-     * started) that SUCCEEDED or FAILED. Skipped, never dispatched and cancelled nodes are left alone.
+     * started) that SUCCEEDED or FAILED, and those whose rollback a controller restart interrupted.
+     * Skipped, never dispatched, cancelled and already rolled-back nodes are left alone.
      */
     static List<NodeTask> rollbackSet(Collection<NodeTask> tasks) {
-        return tasks.stream().filter(t -> t.changed() && (t.status() == NodeStatus.SUCCEEDED || t.status() == NodeStatus.FAILED))
-                .toList();
+        return tasks.stream().filter(t -> t.changed() && (t.status() == NodeStatus.SUCCEEDED || t.status() == NodeStatus.FAILED
+                || inRollback(t))).toList();
     }
 
     /**
@@ -225,6 +247,10 @@ final class RolloutState {
                 return new Finish(notDispatched, new StatusChange(DeploymentStatus.FAILED, haltReason));
             }
             List<NodeTask> changed = rollbackSet(tasks);
+            if (changed.isEmpty() && count(tasks, NodeStatus.ROLLED_BACK) == 0) {
+                // nothing was changed, so there is nothing to roll back: the deployment simply failed
+                return new Finish(notDispatched, new StatusChange(DeploymentStatus.FAILED, haltReason + "; no node was changed"));
+            }
             return new RollBack(notDispatched, new StatusChange(DeploymentStatus.RUNNING,
                     haltReason + "; rolling back " + changed.size() + " changed node(s)"), changed);
         }
@@ -242,7 +268,9 @@ final class RolloutState {
         List<String> stuck = tasks.stream().filter(t -> ids.contains(t.taskId()) && t.status() != NodeStatus.ROLLED_BACK)
                 .map(NodeTask::serverId).toList();
         if (stuck.isEmpty()) {
-            return new StatusChange(DeploymentStatus.ROLLED_BACK, haltReason + "; " + rolledBack.size() + " changed node(s) rolled back");
+            // a rollback resumed after a restart also counts the nodes rolled back before it
+            long total = tasks.stream().filter(t -> ids.contains(t.taskId()) || t.status() == NodeStatus.ROLLED_BACK).count();
+            return new StatusChange(DeploymentStatus.ROLLED_BACK, haltReason + "; " + total + " changed node(s) rolled back");
         }
         return new StatusChange(DeploymentStatus.FAILED, haltReason + "; rollback failed on " + stuck);
     }

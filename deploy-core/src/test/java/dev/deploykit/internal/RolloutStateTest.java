@@ -96,10 +96,10 @@ class RolloutStateTest {
                         plan(b -> b.canary(BatchSize.count(1)).batch(BatchSize.count(2)).rollbackOnFailure(true)), "++x+++", 3,
                         new StatusChange(DeploymentStatus.RUNNING,
                                 "failure budget exceeded: 1 node(s) failed, at most 0 allowed; rolling back 3 changed node(s)")),
-                new Case("a halt with nothing changed still goes through an empty rollback",
+                new Case("a halt with nothing changed fails: there is nothing to roll back",
                         plan(b -> b.batch(BatchSize.count(1)).rollbackOnFailure(true)), "e++", 1,
-                        new StatusChange(DeploymentStatus.RUNNING,
-                                "failure budget exceeded: 1 node(s) failed, at most 0 allowed; rolling back 0 changed node(s)")));
+                        new StatusChange(DeploymentStatus.FAILED,
+                                "failure budget exceeded: 1 node(s) failed, at most 0 allowed; no node was changed")));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -333,6 +333,40 @@ class RolloutStateTest {
             boolean inFlight = s == NodeStatus.DISPATCHED || s == NodeStatus.RUNNING;
             assertEquals(inFlight, RolloutState.resentAfterRestart(task("n01", 0, s, false)), s.toString());
         }
+    }
+
+    @Test
+    @DisplayName("restart mid-rollback resumes the rollback, not the rollout")
+    void aRestartDuringTheRollbackRestoresTheHaltAndRollsBackTheInterruptedNodesAgain() {
+        DeployPlan plan = plan(p -> p.canary(BatchSize.count(1)).batch(BatchSize.count(1)).rollbackOnFailure(true));
+        NodeTask n1 = task("n01", 0, NodeStatus.ROLLED_BACK, true);
+        NodeTask n2 = task("n02", 1, NodeStatus.RUNNING, true).with(NodeStatus.RUNNING, "rollback:downgrade", "", NOW);
+        NodeTask n3 = task("n03", 2, NodeStatus.FAILED, true);
+        NodeTask n4 = task("n04", 3, NodeStatus.CANCELLED, false);
+        List<NodeTask> stored = List.of(n1, n2, n3, n4);
+        assertFalse(RolloutState.resentAfterRestart(n2), "a node in its rollback is not sent forward again");
+        RolloutState state = new RolloutState(Rules.of(plan, true, 4));
+        state.restoreFrom(stored);
+        assertTrue(state.halted(), "a rollback only follows a halt");
+        RollBack rollBack = assertInstanceOf(RollBack.class, state.ending(false, stored));
+        assertEquals(List.of("n02", "n03"), rollBack.nodes().stream().map(NodeTask::serverId).toList(),
+                "the interrupted rollback and the one not yet started; n01 is done");
+        List<NodeTask> after = List.of(n1, n2.with(NodeStatus.ROLLED_BACK, "rollback:downgrade", "", NOW),
+                n3.with(NodeStatus.ROLLED_BACK, "rollback:downgrade", "", NOW), n4);
+        StatusChange end = state.afterRollback(rollBack.nodes(), after);
+        assertEquals(DeploymentStatus.ROLLED_BACK, end.to());
+        assertTrue(end.reason().endsWith("; 3 changed node(s) rolled back"), end.reason());
+    }
+
+    @Test
+    @DisplayName("a halt with nothing changed fails instead of rolling back nothing")
+    void aHaltWithNoChangedNodeEndsFailedNotRolledBack() {
+        RolloutState state = halted(plan(p -> p.rollbackOnFailure(true)));
+        // the failed node failed before its action step (staging, a full disk): nothing to undo
+        List<NodeTask> tasks = List.of(task("n01", 0, NodeStatus.FAILED, false), task("n02", 1, NodeStatus.PENDING, false));
+        Finish finish = assertInstanceOf(Finish.class, state.ending(false, tasks));
+        assertEquals(DeploymentStatus.FAILED, finish.status().to());
+        assertTrue(finish.status().reason().endsWith("; no node was changed"), finish.status().reason());
     }
 
     @Test

@@ -1,0 +1,107 @@
+package dev.deploykit.store.postgres;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.deploykit.Action;
+import dev.deploykit.BatchSize;
+import dev.deploykit.Binding;
+import dev.deploykit.DeployKit;
+import dev.deploykit.DeployPlan;
+import dev.deploykit.Deployment;
+import dev.deploykit.DeploymentStatus;
+import dev.deploykit.NodeStatus;
+import dev.deploykit.NodeTask;
+import dev.deploykit.Server;
+import dev.deploykit.format.script.ScriptBundle;
+import dev.deploykit.transport.local.LocalTransport;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A controller stopped in the middle of a rollback: the next controller on the same database resumes
+ * the rollback, not the rollout, even when the node that failed has been fixed meanwhile.
+ */
+class RollbackRestartTest {
+    @TempDir
+    Path dir;
+
+    private DeployKit kit(String schema) {
+        return DeployKit.builder().store(PostgresFixture.freshStore().schema(schema).build()).transport(LocalTransport.create())
+                .artifactDir(dir.resolve("artifacts")).build();
+    }
+
+    private Path root(String id) {
+        return dir.resolve("nodes").resolve(id);
+    }
+
+    private void publish(DeployKit kit, String version, String downgradeExtra) throws IOException {
+        String record = "echo \"$DEPLOYKIT_PHASE $DEPLOYKIT_VERSION\" >> \"$DEPLOYKIT_ROOT/history\"";
+        Path file = ScriptBundle.builder("app", version).script("install", record).script("upgrade", record)
+                .script("downgrade", record + downgradeExtra).script("remove", record)
+                .script("health", "test ! -e \"$DEPLOYKIT_ROOT/unhealthy\"").writeTo(dir.resolve("app-" + version + ".tar.gz"));
+        kit.packages().publish(file);
+    }
+
+    private List<String> history(String id) throws IOException {
+        return Files.readAllLines(root(id).resolve("history"));
+    }
+
+    private String installed(String id) throws IOException {
+        return Files.readSymbolicLink(root(id).resolve("var/lib/deploykit/bundles/app/current")).toString();
+    }
+
+    @Test
+    void aRollbackInterruptedByAControllerStopIsResumedAndEachNodeEndsOnItsPreviousVersion() throws Exception {
+        String schema = PostgresFixture.newSchema();
+        String deploymentId;
+        try (DeployKit first = kit(schema)) {
+            for (String id : List.of("n1", "n2", "n3", "n4")) {
+                first.servers().register(Server.of(id, Binding.local(Files.createDirectories(root(id))), Map.of()));
+            }
+            publish(first, "1.0", "; sleep 6");
+            publish(first, "2.0", "");
+            Deployment base = first.start(DeployPlan.builder().action(Action.install("app", "1.0")).targetAll().build());
+            assertEquals(DeploymentStatus.SUCCEEDED, base.await(Duration.ofMinutes(1)));
+            Files.writeString(root("n3").resolve("unhealthy"), "");
+
+            Deployment upgrade = first.start(DeployPlan.builder().action(Action.install("app", "2.0")).targetAll()
+                    .canary(BatchSize.count(1)).batch(BatchSize.count(1)).rollbackOnFailure(true).build());
+            deploymentId = upgrade.id();
+            waitFor(upgrade, t -> t.step().equals("rollback:downgrade"), "a node to be in rollback:downgrade");
+        } // the controller stops here, in the middle of a 6 s downgrade
+
+        Files.delete(root("n3").resolve("unhealthy")); // n3 is fixed before the next controller starts
+        try (DeployKit second = kit(schema)) {
+            Deployment resumed = second.deployment(deploymentId).orElseThrow();
+            assertEquals(DeploymentStatus.ROLLED_BACK, resumed.await(Duration.ofMinutes(2)), resumed.tasks().toString());
+            for (String id : List.of("n1", "n2", "n3")) {
+                assertEquals("1.0", installed(id), id);
+                List<String> h = history(id);
+                assertEquals(List.of("install 1.0", "upgrade 2.0"), h.subList(0, 2), id + ": " + h);
+                assertTrue(h.subList(2, h.size()).stream().allMatch(l -> l.equals("downgrade 1.0")), id + " was never upgraded again: " + h);
+            }
+            assertEquals(List.of("install 1.0"), history("n4"), "n4 was never dispatched");
+            Map<String, NodeStatus> statuses = new java.util.TreeMap<>();
+            resumed.tasks().forEach(t -> statuses.put(t.serverId(), t.status()));
+            assertEquals(Map.of("n1", NodeStatus.ROLLED_BACK, "n2", NodeStatus.ROLLED_BACK, "n3", NodeStatus.ROLLED_BACK,
+                    "n4", NodeStatus.CANCELLED), statuses);
+        }
+    }
+
+    private static void waitFor(Deployment d, java.util.function.Predicate<NodeTask> condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+        while (d.tasks().stream().noneMatch(condition)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what + ": " + d.tasks());
+            }
+            Thread.sleep(50);
+        }
+    }
+}
