@@ -22,8 +22,21 @@ public interface Servers {
     /** Removes one label; an unknown id is a {@link NotFoundException}. */
     Server unlabel(String serverId, String key);
 
-    /** Removes a server and its explicit group memberships; false when it was not registered. */
-    boolean remove(String serverId);
+    /**
+     * Removes a server and its explicit group memberships; false when it was not registered. A server
+     * that an unfinished deployment targets is refused with a {@link ConflictException} naming the
+     * deployment; see {@link #remove(String, boolean)}.
+     */
+    default boolean remove(String serverId) {
+        return remove(serverId, false);
+    }
+
+    /**
+     * Removes a server; with {@code force}, even while an unfinished deployment targets it: that
+     * deployment's task for it then fails ("server ... was removed") when its turn comes, and the
+     * rest of the deployment goes on within its failure budget.
+     */
+    boolean remove(String serverId, boolean force);
 
     Optional<Server> get(String serverId);
 

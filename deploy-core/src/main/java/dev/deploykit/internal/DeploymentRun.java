@@ -227,9 +227,14 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
         }
         MDC.put("deployment", record.id());
         try {
-            NodeTask end = goal instanceof NodeGoal.NoGoal none && rollback
-                    ? update(task.with(NodeStatus.FAILED, task.step(), RolloutState.rollbackImpossible(none.reason()), engine.clock.instant()))
-                    : work.run(task, goal, rollback);
+            NodeTask end;
+            if (goal instanceof NodeGoal.NoGoal none && rollback) {
+                end = update(task.with(NodeStatus.FAILED, task.step(), RolloutState.rollbackImpossible(none.reason()), engine.clock.instant()));
+            } else if (goal == null || engine.store.server(task.serverId()).isEmpty()) {
+                end = update(task.with(NodeStatus.FAILED, task.step(), RolloutState.serverRemoved(task.serverId()), engine.clock.instant()));
+            } else {
+                end = work.run(task, goal, rollback);
+            }
             synchronized (lock) {
                 rollout.nodeEnded(end, rollback);
             }

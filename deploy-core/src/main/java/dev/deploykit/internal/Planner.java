@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 
@@ -48,10 +49,12 @@ final class Planner {
                 canary > 0, goals);
     }
 
-    /** The goals of a stored plan for these servers, as when it started (used to resume it). */
+    /**
+     * The goals of a stored plan for these servers, as when it started (used to resume it). A server
+     * removed since has no goal: its node task fails when its turn comes, and the rest goes on.
+     */
     Map<String, NodeGoal> goalsFor(DeployPlan plan, List<String> serverIds) {
-        List<Server> servers = serverIds.stream().map(id -> store.server(id)
-                .orElseThrow(() -> new PlanValidationException("target", "server " + id + " was removed"))).toList();
+        List<Server> servers = serverIds.stream().map(store::server).flatMap(Optional::stream).toList();
         return goals(plan.action(), servers);
     }
 

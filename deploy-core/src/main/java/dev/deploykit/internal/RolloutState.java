@@ -275,6 +275,11 @@ final class RolloutState {
         return new StatusChange(DeploymentStatus.FAILED, haltReason + "; rollback failed on " + stuck);
     }
 
+    /** The message of a node whose server was removed while the deployment ran. */
+    static String serverRemoved(String serverId) {
+        return "server " + serverId + " was removed while this deployment ran";
+    }
+
     /** The message of a node whose rollback cannot even start, e.g. its previous version is gone. */
     static String rollbackImpossible(String why) {
         return "rollback failed: " + why;

@@ -5,6 +5,7 @@ import dev.deploykit.NotFoundException;
 import dev.deploykit.Server;
 import dev.deploykit.ServerGroup;
 import dev.deploykit.Servers;
+import dev.deploykit.spi.DeploymentRecord;
 import dev.deploykit.spi.Store;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -70,8 +71,17 @@ final class ServerRegistry implements Servers {
     }
 
     @Override
-    public boolean remove(String serverId) {
+    public boolean remove(String serverId, boolean force) {
         synchronized (lock) {
+            if (!force) {
+                for (DeploymentRecord d : store.deployments()) {
+                    if (!d.status().isTerminal() && store.tasks(d.id()).stream().anyMatch(t -> t.serverId().equals(serverId)
+                            && !t.status().isTerminal())) {
+                        throw new ConflictException("server", serverId, "server " + serverId + " is a target of unfinished deployment "
+                                + d.id() + "; cancel it first, or remove(\"" + serverId + "\", true) to fail its task there");
+                    }
+                }
+            }
             for (ServerGroup g : store.groups()) {
                 if (g.members().contains(serverId)) {
                     Set<String> members = new HashSet<>(g.members());

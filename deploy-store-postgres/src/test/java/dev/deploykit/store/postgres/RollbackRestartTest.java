@@ -95,6 +95,33 @@ class RollbackRestartTest {
         }
     }
 
+    @Test
+    void aServerRemovedBeforeARestartFailsItsTaskAndTheResumedDeploymentGoesOnWithinItsBudget() throws Exception {
+        String schema = PostgresFixture.newSchema();
+        String deploymentId;
+        try (DeployKit first = kit(schema)) {
+            for (String id : List.of("n1", "n2", "n3")) {
+                first.servers().register(Server.of(id, Binding.local(Files.createDirectories(root(id))), Map.of()));
+            }
+            publish(first, "1.0", "");
+            Path slowInstall = ScriptBundle.builder("slow", "1.0").script("install", "sleep 3; echo done >> \"$DEPLOYKIT_ROOT/history\"")
+                    .writeTo(dir.resolve("slow-1.0.tar.gz"));
+            first.packages().publish(slowInstall);
+            Deployment d = first.start(DeployPlan.builder().action(Action.install("slow", "1.0")).targetAll()
+                    .batch(BatchSize.count(1)).maxFailed(BatchSize.count(1)).build());
+            deploymentId = d.id();
+            waitFor(d, t -> t.serverId().equals("n1") && t.step().equals("install"), "n1 to install");
+            assertTrue(first.servers().remove("n3", true));
+        }
+        try (DeployKit second = kit(schema)) {
+            Deployment resumed = second.deployment(deploymentId).orElseThrow();
+            assertEquals(DeploymentStatus.SUCCEEDED, resumed.await(Duration.ofMinutes(1)), resumed.tasks().toString());
+            NodeTask n3 = resumed.tasks().stream().filter(t -> t.serverId().equals("n3")).findFirst().orElseThrow();
+            assertEquals(NodeStatus.FAILED, n3.status());
+            assertEquals("server n3 was removed while this deployment ran", n3.message());
+        }
+    }
+
     private static void waitFor(Deployment d, java.util.function.Predicate<NodeTask> condition, String what) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
         while (d.tasks().stream().noneMatch(condition)) {
