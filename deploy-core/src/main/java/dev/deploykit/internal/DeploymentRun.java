@@ -10,7 +10,9 @@ import dev.deploykit.LeaseLostException;
 import dev.deploykit.NodeStatus;
 import dev.deploykit.NodeTask;
 import dev.deploykit.PlanValidationException;
+import dev.deploykit.spi.Controls;
 import dev.deploykit.spi.DeploymentRecord;
+import dev.deploykit.spi.support.DaemonThreads;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -22,6 +24,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.LongFunction;
 import org.slf4j.Logger;
@@ -333,6 +336,10 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
                 return;
             }
             DeployEvent event = make.apply(seq + 1);
+            if (event instanceof DeployEvent.NodeOutput && status.isTerminal() && !active) {
+                // a process that outlived its step printed after the deployment ended: not part of it
+                return;
+            }
             try {
                 engine.store.append(event, task, newStatus);
             } catch (LeaseLostException e) {
@@ -340,6 +347,9 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
                 log.warn("deployment {}: {}; stopping here", record.id(), e.getMessage());
                 detach();
                 engine.lost(this);
+                // whoever listens here keeps hearing what the new owner does
+                listeners.forEach(l -> follow(l, seq, new AtomicBoolean()));
+                listeners.clear();
                 return;
             }
             seq = event.seq();
@@ -408,8 +418,16 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
         return plan;
     }
 
+    /** The status: this run's own while it is the live run here, else the stored one (a handle follows the store). */
     @Override
     public DeploymentStatus status() {
+        if (!engine.isLive(this)) {
+            return engine.store.deployment(record.id()).map(DeploymentRecord::status).orElseGet(this::ownStatus);
+        }
+        return ownStatus();
+    }
+
+    private DeploymentStatus ownStatus() {
         synchronized (lock) {
             return status;
         }
@@ -441,6 +459,9 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
     }
 
     boolean finished() {
+        if (!engine.isLive(this)) {
+            return status().isTerminal();
+        }
         synchronized (lock) {
             return status.isTerminal() && !active;
         }
@@ -456,6 +477,11 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
 
     @Override
     public AutoCloseable onEvent(Consumer<DeployEvent> listener) {
+        if (!engine.isLive(this)) {
+            AtomicBoolean stop = new AtomicBoolean();
+            follow(listener, 0, stop);
+            return () -> stop.set(true);
+        }
         synchronized (lock) {
             engine.store.events(record.id(), 0).forEach(listener);
             listeners.add(listener);
@@ -467,6 +493,41 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
         };
     }
 
+    /** How often a handle that is not the live run reads the store. */
+    private static final long FOLLOW_MILLIS = 200;
+
+    /**
+     * Delivers the stored events after {@code after} to {@code listener}, reading the store until the
+     * deployment has ended and every event was delivered, or {@code stop} is set: how a handle follows a
+     * deployment that another controller runs, across takeovers.
+     */
+    private void follow(Consumer<DeployEvent> listener, long after, AtomicBoolean stop) {
+        DaemonThreads.start("deploykit-follow-" + record.id(), () -> {
+            long seen = after;
+            try {
+                while (!stop.get() && !engine.isClosed()) {
+                    // terminal first: the terminal event is stored with the status, so it is read below
+                    boolean ended = status().isTerminal();
+                    List<DeployEvent> next = engine.store.events(record.id(), seen);
+                    for (DeployEvent e : next) {
+                        listener.accept(e);
+                        seen = e.seq();
+                    }
+                    if (ended && next.isEmpty()) {
+                        return;
+                    }
+                    Thread.sleep(FOLLOW_MILLIS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (RuntimeException e) {
+                if (!engine.isClosed()) {
+                    log.warn("following deployment {} stopped: {}", record.id(), e.getMessage());
+                }
+            }
+        });
+    }
+
     @Override
     public Flow.Publisher<DeployEvent> publisher() {
         return new EventPublisher(this, engine.runThreads);
@@ -475,6 +536,15 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
     @Override
     public DeploymentStatus await(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
+        if (!engine.isLive(this)) {
+            // a handle on a deployment running elsewhere (or nowhere yet) follows the store
+            DeploymentStatus now;
+            long left;
+            while (!(now = status()).isTerminal() && (left = deadline - System.nanoTime()) > 0) {
+                Thread.sleep(Math.max(1, Math.min(FOLLOW_MILLIS, left / 1_000_000)));
+            }
+            return now;
+        }
         synchronized (lock) {
             long left;
             while (!finished() && (left = deadline - System.nanoTime()) > 0) {
@@ -484,8 +554,23 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
         }
     }
 
+    /** Carries out a control action on this, the live run of its deployment here. */
+    void apply(Controls.Action action) {
+        switch (action) {
+            case PAUSE -> pause();
+            case RESUME -> resume();
+            case CANCEL -> cancel();
+            case RETRY_FAILED -> retryFailed();
+            default -> throw new IllegalArgumentException("unknown control action " + action);
+        }
+    }
+
     @Override
     public void pause() {
+        if (!engine.isLive(this)) {
+            engine.control(record.id(), Controls.Action.PAUSE);
+            return;
+        }
         synchronized (lock) {
             requireActive("pause");
             if (!pauseRequested && !cancelRequested) {
@@ -497,6 +582,10 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
 
     @Override
     public void resume() {
+        if (!engine.isLive(this)) {
+            engine.control(record.id(), Controls.Action.RESUME);
+            return;
+        }
         synchronized (lock) {
             requireActive("resume");
             if (pauseRequested) {
@@ -508,6 +597,10 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
 
     @Override
     public void cancel() {
+        if (!engine.isLive(this)) {
+            engine.control(record.id(), Controls.Action.CANCEL);
+            return;
+        }
         synchronized (lock) {
             if (!active || cancelRequested) {
                 return;
@@ -538,6 +631,10 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
 
     @Override
     public void retryFailed() {
+        if (!engine.isLive(this)) {
+            engine.control(record.id(), Controls.Action.RETRY_FAILED);
+            return;
+        }
         synchronized (lock) {
             if (active) {
                 throw new ConflictException("deployment", record.id(), "deployment " + record.id() + " is still running");

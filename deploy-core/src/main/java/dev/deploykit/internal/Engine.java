@@ -2,6 +2,7 @@ package dev.deploykit.internal;
 
 import dev.deploykit.ConflictException;
 import dev.deploykit.DeployEvent;
+import dev.deploykit.DeployException;
 import dev.deploykit.DeployKit;
 import dev.deploykit.DeployPlan;
 import dev.deploykit.Deployment;
@@ -10,10 +11,12 @@ import dev.deploykit.Groups;
 import dev.deploykit.NodePreview;
 import dev.deploykit.NodeStatus;
 import dev.deploykit.NodeTask;
+import dev.deploykit.NotFoundException;
 import dev.deploykit.Packages;
 import dev.deploykit.Server;
 import dev.deploykit.Servers;
 import dev.deploykit.spi.ArtifactStore;
+import dev.deploykit.spi.Controls;
 import dev.deploykit.spi.DeploymentRecord;
 import dev.deploykit.spi.NodeContext;
 import dev.deploykit.spi.NodeSession;
@@ -63,6 +66,8 @@ public final class Engine implements DeployKit {
     final ExecutorService runThreads = Executors.newCachedThreadPool(DaemonThreads.factory("deploykit-run-"));
     private final Map<String, DeploymentRun> live = new ConcurrentHashMap<>();
     private final RelayWorker relayWorker;
+    private volatile boolean closed;
+    private final Thread controlThread;
     private final ScheduledExecutorService takeover = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("deploykit-takeover-"));
 
     public Engine(Store store, ArtifactStore artifacts, Path artifactDir, Map<String, Transport> transports,
@@ -82,6 +87,7 @@ public final class Engine implements DeployKit {
             DaemonThreads.start("deploykit-relay", relayWorker::loop);
         }
         adoptUnfinished();
+        this.controlThread = this.store.controls().map(c -> DaemonThreads.start("deploykit-control", () -> serveControls(c))).orElse(null);
         this.store.takeoverCheckInterval().ifPresent(every -> takeover.scheduleWithFixedDelay(() -> {
             try {
                 adoptUnfinished();
@@ -102,17 +108,107 @@ public final class Engine implements DeployKit {
             if (record.status().isTerminal() || live.containsKey(record.id()) || !store.acquire(record.id())) {
                 continue;
             }
-            List<String> servers = store.tasks(record.id()).stream().map(NodeTask::serverId).toList();
             try {
-                Map<String, NodeGoal> goals = planner.goalsFor(record.plan(), servers);
-                boolean canary = record.plan().canary().roundUp(servers.size()) > 0;
-                // re-read: the previous owner may have written more before its lease ran out
-                DeploymentRun run = new DeploymentRun(this, store.deployment(record.id()).orElseThrow(), new LinkedHashMap<>(goals), canary);
-                live.put(record.id(), run);
                 log.info("resuming deployment {} ({})", record.id(), record.status());
-                run.continueAfterRestart();
+                load(record.id()).continueAfterRestart();
             } catch (RuntimeException e) {
                 log.error("cannot resume deployment {}: {}", record.id(), e.getMessage(), e);
+            }
+        }
+    }
+
+    /** A run of stored deployment {@code id} that can dispatch, made this engine's live run of it. Call while owning it. */
+    private DeploymentRun load(String id) {
+        // read again: the previous owner may have written more before its lease ran out
+        DeploymentRecord record = store.deployment(id).orElseThrow(() -> new NotFoundException("deployment", id));
+        List<String> servers = store.tasks(id).stream().map(NodeTask::serverId).toList();
+        Map<String, NodeGoal> goals = planner.goalsFor(record.plan(), servers);
+        boolean canary = record.plan().canary().roundUp(servers.size()) > 0;
+        DeploymentRun run = new DeploymentRun(this, record, new LinkedHashMap<>(goals), canary);
+        live.put(id, run);
+        return run;
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** True when {@code run} is this engine's live run of its deployment (not a handle on one running elsewhere). */
+    boolean isLive(DeploymentRun run) {
+        return live.get(run.id()) == run;
+    }
+
+    /**
+     * Carries out {@code action} on deployment {@code id} from a handle that is not its live run
+     * here: when this controller can own it (nobody else runs it, or it has finished), on a run
+     * loaded here; else by asking its owner through the store, and waiting for the answer.
+     */
+    void control(String id, Controls.Action action) {
+        DeploymentRun run;
+        synchronized (this) {
+            run = live.get(id);
+            if (run == null && store.acquire(id)) {
+                DeploymentRecord record = store.deployment(id).orElseThrow(() -> new NotFoundException("deployment", id));
+                run = load(id);
+                if (!record.status().isTerminal()) {
+                    log.info("taking over deployment {} ({}) to {} it", id, record.status(), action);
+                    run.continueAfterRestart();
+                }
+            }
+        }
+        if (run != null) {
+            run.apply(action);
+            return;
+        }
+        Controls controls = store.controls().orElseThrow(() -> new ConflictException("deployment", id,
+                "deployment " + id + " is owned by another controller, and this store cannot carry control requests to it"));
+        long request = controls.submit(id, action);
+        Optional<String> outcome = controls.outcome(request, CONTROL_ANSWER);
+        if (outcome.isEmpty()) {
+            throw new ConflictException("deployment", id, "the controller that owns deployment " + id + " did not answer a "
+                    + action + " request within " + CONTROL_ANSWER.toSeconds() + " s");
+        }
+        if (!outcome.get().isEmpty()) {
+            throw new ConflictException("deployment", id, outcome.get());
+        }
+    }
+
+    private static final java.time.Duration CONTROL_ANSWER = java.time.Duration.ofSeconds(30);
+
+    /** Carries out control requests other controllers sent for the deployments this one runs. */
+    private void serveControls(Controls controls) {
+        while (!closed) {
+            try {
+                if (live.isEmpty()) {
+                    Thread.sleep(200);
+                    continue;
+                }
+                for (Controls.Request r : controls.open(List.copyOf(live.keySet()), java.time.Duration.ofSeconds(1))) {
+                    DeploymentRun run = live.get(r.deploymentId());
+                    if (run == null) {
+                        continue; // not ours any more: its new owner answers
+                    }
+                    String error = null;
+                    try {
+                        run.apply(r.action());
+                        log.info("deployment {}: {} done, as {} asked", r.deploymentId(), r.action(), r.requestedBy());
+                    } catch (DeployException e) {
+                        error = e.getMessage();
+                    }
+                    controls.complete(r.id(), error);
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                if (closed) {
+                    return;
+                }
+                log.warn("serving control requests failed: {}", e.getMessage());
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException ie) {
+                    return;
+                }
             }
         }
     }
@@ -257,6 +353,10 @@ public final class Engine implements DeployKit {
     public void close() {
         // Running deployments are left unfinished in the store, not cancelled: a DeployKit built on the
         // same store resumes them (a persistent store makes that a controller restart).
+        closed = true;
+        if (controlThread != null) {
+            controlThread.interrupt();
+        }
         takeover.shutdownNow();
         if (relayWorker != null) {
             relayWorker.stop();

@@ -112,6 +112,11 @@ public interface Store extends AutoCloseable {
         return Optional.empty();
     }
 
+    /** Carries control actions to a deployment's owner on another controller; empty for a single-controller store. */
+    default Optional<Controls> controls() {
+        return Optional.empty();
+    }
+
     @Override
     default void close() {}
 }

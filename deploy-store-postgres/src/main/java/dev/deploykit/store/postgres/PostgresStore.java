@@ -7,6 +7,7 @@ import dev.deploykit.Package;
 import dev.deploykit.Server;
 import dev.deploykit.ServerGroup;
 import dev.deploykit.StoreException;
+import dev.deploykit.spi.Controls;
 import dev.deploykit.spi.DeploymentRecord;
 import dev.deploykit.spi.Relay;
 import dev.deploykit.spi.Store;
@@ -44,6 +45,7 @@ public final class PostgresStore implements Store {
     private final DeploymentTable deployments;
     private final Notifier notifier;
     private final PostgresRelay relay;
+    private final PostgresControls controls;
 
     private PostgresStore(Builder b) {
         this.db = new Database(b.url, b.user, b.password, b.schema, b.poolSize, b.retryFor);
@@ -55,6 +57,7 @@ public final class PostgresStore implements Store {
         this.deployments = new DeploymentTable(db, leases, events);
         this.notifier = new Notifier(PostgresRelay.channel(b.schema), b.url, b.user, b.password);
         this.relay = new PostgresRelay(db, leases.controllerId(), notifier);
+        this.controls = new PostgresControls(db, leases.controllerId(), notifier);
     }
 
     /** This controller's identity in the {@code owner} column of the deployments it owns. */
@@ -105,6 +108,11 @@ public final class PostgresStore implements Store {
     }
 
     /** Steps for nodes whose agents are connected to another controller go through the database. */
+    @Override
+    public Optional<Controls> controls() {
+        return Optional.of(controls);
+    }
+
     @Override
     public Optional<Relay> relay() {
         return Optional.of(relay);
