@@ -67,6 +67,20 @@ public interface DeployKit extends AutoCloseable {
     List<Deployment> deployments();
 
     /**
+     * Closes this kit when the JVM shuts down (SIGTERM, {@code System.exit}), so that its running
+     * deployments are released at once and another controller on the same store takes them over
+     * without waiting for their leases to run out. A controller process should call it right after
+     * {@code build()}:
+     *
+     * <pre>{@code
+     * DeployKit kit = DeployKit.builder().store(store).transport(gateway.transport()).build().closeOnShutdown();
+     * }</pre>
+     *
+     * @return this kit
+     */
+    DeployKit closeOnShutdown();
+
+    /**
      * Stops the engine and closes its transports and store. Running deployments are not cancelled:
      * they stay unfinished in the store, and a DeployKit built later on the same store resumes them.
      * Call {@link Deployment#cancel()} first to cancel one.

@@ -67,6 +67,7 @@ public final class Engine implements DeployKit {
     private final Map<String, DeploymentRun> live = new ConcurrentHashMap<>();
     private final RelayWorker relayWorker;
     private volatile boolean closed;
+    private volatile Thread shutdownHook;
     private final Thread controlThread;
     private final ScheduledExecutorService takeover = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("deploykit-takeover-"));
 
@@ -127,6 +128,18 @@ public final class Engine implements DeployKit {
         DeploymentRun run = new DeploymentRun(this, record, new LinkedHashMap<>(goals), canary);
         live.put(id, run);
         return run;
+    }
+
+    @Override
+    public synchronized DeployKit closeOnShutdown() {
+        if (shutdownHook == null) {
+            shutdownHook = new Thread(() -> {
+                log.info("the JVM is shutting down: releasing running deployments");
+                close();
+            }, "deploykit-shutdown");
+            Runtime.getRuntime().addShutdownHook(shutdownHook);
+        }
+        return this;
     }
 
     boolean isClosed() {
@@ -353,7 +366,20 @@ public final class Engine implements DeployKit {
     public void close() {
         // Running deployments are left unfinished in the store, not cancelled: a DeployKit built on the
         // same store resumes them (a persistent store makes that a controller restart).
-        closed = true;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        Thread hook = shutdownHook;
+        if (hook != null && Thread.currentThread() != hook) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // the JVM is shutting down already: the hook runs close() too, and finds it done
+            }
+        }
         if (controlThread != null) {
             controlThread.interrupt();
         }

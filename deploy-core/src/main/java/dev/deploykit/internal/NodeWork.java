@@ -33,6 +33,8 @@ import org.slf4j.MDC;
  * instance per deployment run; {@link #run} is called from many node threads at once.
  */
 final class NodeWork {
+    /** Output lines of a failed command kept for its node's message. */
+    private static final int FAILURE_TAIL_LINES = 5;
     private static final Logger log = LoggerFactory.getLogger(NodeWork.class);
 
     /** Where a node's progress goes: the deployment run persists it and emits events. */
@@ -77,6 +79,7 @@ final class NodeWork {
         MDC.put("server", task.serverId());
         MDC.put("task", task.taskId());
         Step step = new Step(task, rollback ? "rollback:" : "");
+        step.packageName = packageName(goal).orElse(null);
         try {
             step.begin("connect");
             Server server = engine.registry().require(task.serverId());
@@ -185,7 +188,7 @@ final class NodeWork {
 
     private void hooks(Step step, NodeSession session, String name, List<Command> hooks) throws StepFailed, Cancelled {
         if (!hooks.isEmpty()) {
-            runAll(step, session, name, hooks, null);
+            runAll(step, session, name, hooks.stream().map(h -> step.inContext(h, session, name)).toList(), null);
         }
     }
 
@@ -197,7 +200,7 @@ final class NodeWork {
             ExecResult result = exec(step, session, command);
             if (!result.ok()) {
                 String cause = format == null ? "" : format.diagnose(result.stderrTail()).map(c -> c + ": ").orElse("");
-                throw new StepFailed(name + ": " + cause + describe(command, result));
+                throw new StepFailed(name + ": " + cause + step.describe(command, result));
             }
         }
     }
@@ -211,7 +214,8 @@ final class NodeWork {
 
     private void healthCheck(Step step, NodeSession session, Optional<Command> packageCheck) throws StepFailed, Cancelled {
         HealthCheck check = plan.healthCheck();
-        Command command = check != null && check.command() != null ? check.command() : packageCheck.orElse(null);
+        Command command = check != null && check.command() != null ? step.inContext(check.command(), session, "health-check")
+                : packageCheck.orElse(null);
         if (command == null) {
             return;
         }
@@ -230,7 +234,7 @@ final class NodeWork {
                 sleep(interval);
             }
         }
-        throw new StepFailed("health-check failed after " + (retries + 1) + " attempt(s): " + describe(command, last));
+        throw new StepFailed("health-check failed after " + (retries + 1) + " attempt(s): " + step.describe(command, last));
     }
 
     private ExecResult exec(Step step, NodeSession session, Command command) throws Cancelled {
@@ -239,7 +243,11 @@ final class NodeWork {
         }
         Command bounded = command.timeout() == null ? command.withTimeout(plan.stepTimeout()) : command;
         NodeTask task = step.task;
-        OutputListener output = (stream, line) -> reporter.output(task, stream, line);
+        step.lastOutput.clear();
+        OutputListener output = (stream, line) -> {
+            step.keep(line);
+            reporter.output(task, stream, line);
+        };
         ExecResult result;
         if (session instanceof RelaySession) {
             // the controller that runs the step resolves its secrets; the store in between carries only references
@@ -252,6 +260,7 @@ final class NodeWork {
         if (reporter.cancelled()) {
             throw new Cancelled();
         }
+        step.lastTimeout = bounded.timeout();
         return result;
     }
 
@@ -263,12 +272,6 @@ final class NodeWork {
         }
     }
 
-    private static String describe(Command command, ExecResult result) {
-        String how = result.timedOut() ? "timed out after " + command.timeout() + "; its process tree was killed"
-                : "exited " + result.exitCode();
-        String stderr = result.stderrTail().isBlank() ? "" : ": " + result.stderrTail().strip();
-        return "`" + command + "` " + how + stderr;
-    }
 
     /** The installed version of {@code name} on the node, or null; {@code key} as for {@link NodeSession#exec(String, dev.deploykit.Command, dev.deploykit.spi.OutputListener)}. */
     static String query(NodeSession session, PackageFormat format, NodeContext node, String name, String key) {
@@ -311,6 +314,47 @@ final class NodeWork {
         String skipReason = "";
         /** Secret values this task's commands used, masked in every message about it. */
         final Set<String> secretValues = new HashSet<>();
+        /** The last output lines of the current command (either stream), for its failure message. */
+        final java.util.ArrayDeque<String> lastOutput = new java.util.ArrayDeque<>();
+        /** The timeout the last command ran under (its own, or the plan's step timeout). */
+        Duration lastTimeout;
+
+        synchronized void keep(String line) {
+            lastOutput.addLast(line);
+            if (lastOutput.size() > FAILURE_TAIL_LINES) {
+                lastOutput.removeFirst();
+            }
+        }
+
+        /** What a failed command did: how it ended and its stderr tail, else its last output lines. */
+        synchronized String describe(Command command, ExecResult result) {
+            String how = result.timedOut() ? "timed out after " + lastTimeout + "; its process tree was killed"
+                    : "exited " + result.exitCode();
+            String tail = !result.stderrTail().isBlank() ? result.stderrTail().strip() : String.join("\n", lastOutput).strip();
+            return "`" + command + "` " + how + (tail.isEmpty() ? "" : ": " + Secrets.mask(tail, secretValues));
+        }
+
+        /**
+         * A plan's hook or health check with the context every transport gives it: the node's root
+         * as working directory (unless the command names one) and {@code DEPLOYKIT_*} variables
+         * naming the server, the package, the versions and the phase.
+         */
+        Command inContext(Command command, NodeSession session, String phase) {
+            java.util.Map<String, String> env = new java.util.HashMap<>();
+            env.put("DEPLOYKIT_ROOT", session.root());
+            env.put("DEPLOYKIT_SERVER", task.serverId());
+            env.put("DEPLOYKIT_DEPLOYMENT", task.deploymentId());
+            env.put("DEPLOYKIT_PACKAGE", packageName == null ? "" : packageName);
+            env.put("DEPLOYKIT_VERSION", task.targetVersion() == null ? "" : task.targetVersion());
+            env.put("DEPLOYKIT_PREVIOUS_VERSION", task.previousVersion() == null ? "" : task.previousVersion());
+            env.put("DEPLOYKIT_PHASE", prefix + phase);
+            env.putAll(command.env());
+            Command withEnv = command.withEnv(env);
+            return command.cwd() == null ? withEnv.withCwd(session.root()) : withEnv;
+        }
+
+        /** The package the goal is about, or null. */
+        String packageName;
         private int commands;
 
         /**

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deploykit.Action;
 import dev.deploykit.BatchSize;
-import dev.deploykit.Binding;
 import dev.deploykit.Command;
 import dev.deploykit.DeployKit;
 import dev.deploykit.DeployPlan;
@@ -19,12 +18,7 @@ import dev.deploykit.Requirements;
 import dev.deploykit.Script;
 import dev.deploykit.ScriptSet;
 import dev.deploykit.Secret;
-import dev.deploykit.Server;
-import dev.deploykit.agent.AgentFixtures;
 import dev.deploykit.spi.SecretSource;
-import dev.deploykit.transport.grpc.AgentGateway;
-import dev.deploykit.transport.local.LocalTransport;
-import dev.deploykit.transport.ssh.SshFixtures;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -55,31 +49,17 @@ class SecretsEndToEndTest {
     @Test
     void aSecretReachesEveryTransportsStepAndNoTableLogOrMessage() throws Exception {
         Path pgDump = Requirements.tool("pg_dump", "to read every table the store wrote");
-        String schema = PostgresFixture.newSchema();
-        PostgresStore store = PostgresFixture.freshStore().schema(schema).build();
         ByteArrayOutputStream controllerLog = new ByteArrayOutputStream();
         PrintStream stderr = System.err;
-        AgentFixtures.Pki pki = AgentFixtures.pki(Files.createDirectories(dir.resolve("pki")));
-        SshFixtures.Key hostKey = SshFixtures.keygen(dir, "host_ed25519");
-        SshFixtures.Key userKey = SshFixtures.keygen(dir, "id_ed25519");
         Path got = Files.createDirectories(dir.resolve("got"));
         Files.setPosixFilePermissions(got, PosixFilePermissions.fromString("rwxrwxrwx"));
-        AgentGateway gateway = AgentFixtures.gateway(pki).build();
-        AgentFixtures.AgentProcess agent = null;
+        AllTransports nodes = null;
         // the controller logs through slf4j-simple to System.err: keep a copy of everything it writes
         System.setErr(new PrintStream(new TeeStream(stderr, controllerLog), true, StandardCharsets.UTF_8));
-        try (SshFixtures.Sshd sshd = SshFixtures.openssh(dir, hostKey, userKey);
-                DeployKit kit = DeployKit.builder().store(store).transport(LocalTransport.create()).transport(gateway.transport())
-                        .transport(SshFixtures.transport(dir, userKey, hostKey, List.of(sshd.port())))
-                        .artifactDir(dir.resolve("artifacts")).secrets(SecretSource.of(Map.of("db-root", VALUE))).build()) {
-            gateway.start(kit.servers());
-            Path agentRoot = Files.createDirectories(dir.resolve("agent-root"));
-            agent = new AgentFixtures.AgentProcess(dir.resolve("agent-1"), AgentFixtures.tlsArgs(pki,
-                    AgentFixtures.tokenFile(dir, AgentFixtures.TOKEN), gateway.port(), "agent-1", dir.resolve("agent-1"), agentRoot)).start();
-            AgentFixtures.waitUntil(Duration.ofSeconds(30), () -> gateway.connectedAgents().contains("agent-1"), "the agent");
-            kit.servers().register(Server.of("local-1", Binding.local(Files.createDirectories(dir.resolve("local-root"))), Map.of()));
-            kit.servers().register(SshFixtures.server("ssh-1", sshd, Files.createDirectories(dir.resolve("ssh-root"))));
-
+        try (AllTransports all = new AllTransports(dir, SecretSource.of(Map.of("db-root", VALUE)))) {
+            nodes = all;
+            DeployKit kit = all.kit;
+            String schema = all.schema;
             Secret db = Secret.of("db-root");
             Command step = Command.of("/bin/sh", "-c", "printf '%s|%s' \"$1\" \"$DB\" > \"$(mktemp -p \"$2\")\"; echo \"connecting with $1\"; "
                     + "echo \"auth failed for $DB\" >&2; exit 0", "sh", "--password=" + db, got.toString())
@@ -114,15 +94,11 @@ class SecretsEndToEndTest {
             assertFalse(tables.contains(VALUE), "no table holds the value");
         } finally {
             System.setErr(stderr);
-            if (agent != null) {
-                agent.close();
-            }
-            gateway.close();
         }
         String log = controllerLog.toString(StandardCharsets.UTF_8);
         assertTrue(log.contains("health: wrong password ***"), "the controller logged the failures, masked: " + log);
         assertFalse(log.contains(VALUE), "the controller's log");
-        assertFalse(agent.logText().contains(VALUE), "the agent's log");
+        assertFalse(nodes.agent.logText().contains(VALUE), "the agent's log");
     }
 
     private static String read(Path p) {

@@ -79,7 +79,7 @@ public final class PostgresHa {
         AgentGateway gatewayB = gateway(token);
         // both controllers use one artifact directory: the database holds metadata, not the blobs
         try (DeployKit b = DeployKit.builder().store(store(url, user, password, schema, "controller-b"))
-                .transport(gatewayB.transport()).artifactDir(dir.resolve("artifacts")).build()) {
+                .transport(gatewayB.transport()).artifactDir(dir.resolve("artifacts")).build().closeOnShutdown()) {
             gatewayB.start(b.servers());
             int portA = freePort();
             System.out.println("PostgreSQL " + url + ", schema " + schema + "; lease " + LEASE.toSeconds() + " s");
@@ -168,8 +168,9 @@ public final class PostgresHa {
         Path dir = Path.of(args[7]);
         AgentGateway gateway = AgentGateway.builder().host("127.0.0.1").port(port).token(token).insecurePlaintext().trustSelfNamedAgents()
                 .reconnectGrace(Duration.ofSeconds(30)).build();
+        // SIGTERM would release its deployment at once; the example kills it with SIGKILL, as a crash does
         DeployKit kit = DeployKit.builder().store(store(url, user, password, schema, "controller-a"))
-                .transport(gateway.transport()).artifactDir(dir.resolve("artifacts")).build();
+                .transport(gateway.transport()).artifactDir(dir.resolve("artifacts")).build().closeOnShutdown();
         gateway.start(kit.servers());
         System.out.println("controller-a up");
         waitFor(Duration.ofSeconds(60), () -> kit.servers().list().size() == NODES.size(), "three agents");

@@ -68,7 +68,8 @@ public final class Quickstart {
         try (DeployKit kit = DeployKit.builder()
                 .transport(gateway.transport())
                 .artifactDir(dir.resolve("controller/artifacts"))
-                .build()) {
+                .build()
+                .closeOnShutdown()) {   // Ctrl-C releases what is running, for a controller sharing a store
             gateway.start(kit.servers());
             out.println("DeployKit quickstart: an embedded controller on 127.0.0.1:" + gateway.port() + " and "
                     + (WEB.size() + API.size()) + " agent processes (plaintext gRPC on loopback: demo only), node roots under "
