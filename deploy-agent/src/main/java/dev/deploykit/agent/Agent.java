@@ -100,8 +100,8 @@ final class Agent implements AutoCloseable {
         ChannelCredentials tls = credentials(config);
         for (String address : config.controllers()) {
             ManagedChannel channel = NettyChannelBuilder.forTarget(address, tls)
-                    .keepAliveTime(30, TimeUnit.SECONDS)
-                    .keepAliveTimeout(10, TimeUnit.SECONDS)
+                    .keepAliveTime(config.keepAliveSeconds(), TimeUnit.SECONDS)
+                    .keepAliveTimeout(Math.min(10, config.keepAliveSeconds()), TimeUnit.SECONDS)
                     .keepAliveWithoutCalls(true)
                     .maxInboundMessageSize(4 * 1024 * 1024)
                     .flowControlWindow(8 * 1024 * 1024)

@@ -139,18 +139,19 @@ final class AgentLink {
         return p;
     }
 
-    /** Cancels a pending task, fenced like the task itself so that the agent can refuse a stale controller's cancel. */
-    synchronized void cancel(String taskId) {
-        Pending p = pending.get(taskId);
-        CancelTask.Builder cancel = CancelTask.newBuilder().setTaskId(taskId);
-        if (p != null) {
-            cancel.setFencingScope(p.task().getFencingScope()).setFencingEpoch(p.task().getFencingEpoch());
-        }
-        send(ControllerMessage.newBuilder().setCancel(cancel).build());
+    /**
+     * Cancels {@code task}, fenced like it so that the agent refuses the cancel of a controller that
+     * lost the task's scope. The fence is the caller's own: another submit of the same task id (a new
+     * owner's re-send relayed through this controller) may have taken its place here.
+     */
+    void cancel(RunTask task) {
+        send(ControllerMessage.newBuilder().setCancel(CancelTask.newBuilder().setTaskId(task.getTaskId())
+                .setFencingScope(task.getFencingScope()).setFencingEpoch(task.getFencingEpoch())).build());
     }
 
-    void forget(String taskId) {
-        pending.remove(taskId);
+    /** Stops waiting for {@code p}; a later submit of the same task id that took its place stays. */
+    void forget(Pending p) {
+        pending.remove(p.task().getTaskId(), p);
     }
 
     void output(TaskOutput output) {
