@@ -3,6 +3,7 @@ package dev.deploykit.agent;
 import dev.deploykit.spi.support.LineSink;
 import dev.deploykit.spi.support.ProcessGroup;
 import dev.deploykit.spi.support.ProcessRunner;
+import dev.deploykit.spi.support.StepProcesses;
 import dev.deploykit.transport.grpc.proto.Exec;
 import dev.deploykit.transport.grpc.proto.TaskResult;
 import java.io.File;
@@ -11,11 +12,13 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -27,7 +30,9 @@ import java.util.stream.Stream;
  * {@code exit}; the state dir and the journal's dirs are 0700 and its files 0600, as step output may
  * hold secrets. The step runs under a small {@code sh} wrapper in its own session ({@code setsid}):
  * the wrapper writes the output files and records the exit code itself, so a step outlives an agent
- * crash and its result is still recorded. Output reaches the controller by tailing the files, so a
+ * crash and its result is still recorded. Each step has its own {@link StepProcesses} (a cgroup the
+ * wrapper joins first, where the node allows), so a cancel or timeout kills every process it started;
+ * processes still holding its output files {@link ProcessRunner#GRACE} after it ended are killed too. Output reaches the controller by tailing the files, so a
  * chatty step fills a disk file, not the agent's memory; its lines are numbered, so what a broken
  * connection lost is sent again from the files (while the step runs, and when answered from the
  * journal).
@@ -42,7 +47,8 @@ final class StepRunner {
      * files are created under umask 077; the step itself runs under umask 022, as under systemd's
      * default, so what it installs is readable as before even though the agent's unit sets UMask=0077.
      */
-    private static final String WRAPPER = "umask 077; o=$1; e=$2; x=$3; p=$4; shift 4; echo $$ > \"$p.tmp\" && mv \"$p.tmp\" \"$p\" || exit 125; "
+    private static final String WRAPPER = "umask 077; o=$1; e=$2; x=$3; p=$4; g=$5; shift 5; [ -z \"$g\" ] || echo $$ > \"$g\" 2>/dev/null; "
+            + "echo $$ > \"$p.tmp\" && mv \"$p.tmp\" \"$p\" || exit 125; "
             + "(umask 022; exec \"$@\") >\"$o\" 2>\"$e\" </dev/null; c=$?; echo \"$c\" > \"$x.tmp\" && mv \"$x.tmp\" \"$x\"";
     private final Path journal;
     private final Path defaultCwd;
@@ -100,9 +106,10 @@ final class StepRunner {
         }
         long pid;
         boolean fresh = !Files.exists(dir.resolve("pid"));
+        StepProcesses step = StepProcesses.create(processesName(id));
         if (fresh) {
             PrivateFiles.directory(dir);
-            pid = start(dir, exec);
+            pid = start(dir, exec, step);
         } else {
             pid = Long.parseLong(Files.readString(dir.resolve("pid")).trim());
             if (!alive(pid) && !Files.exists(exit)) {
@@ -129,12 +136,16 @@ final class StepRunner {
                     }
                 }
                 if (why != null) {
-                    ProcessGroup.kill(pid);
+                    step.killAll(pid);
                     PrivateFiles.writeString(exit, "-1 " + why + "\n");
                     break;
                 }
                 Thread.sleep(30);
             }
+            if (why == null) {
+                endLeftovers(dir, pid, step);
+            }
+            step.close();
             out.poll(rewind);
             err.poll(rewind);
             out.flush();
@@ -161,10 +172,28 @@ final class StepRunner {
         return new ArrayList<>(running.keySet());
     }
 
-    private long start(Path dir, Exec exec) throws IOException {
+    /**
+     * A step ends when its main process ends: processes it started that still hold its output files
+     * {@link ProcessRunner#GRACE} later are killed, and its stderr says so.
+     */
+    private static void endLeftovers(Path dir, long pid, StepProcesses step) throws IOException, InterruptedException {
+        Set<String> files = Set.of(dir.resolve("out").toRealPath().toString(), dir.resolve("err").toRealPath().toString());
+        Set<Long> killed = step.killHolders(pid, files::contains, ProcessRunner.GRACE);
+        if (!killed.isEmpty()) {
+            Files.writeString(dir.resolve("err"), ProcessRunner.leftoverNote(killed) + "\n", StandardOpenOption.APPEND);
+        }
+    }
+
+    /** The name of a task's processes: unique per state dir, the same after an agent restart. */
+    private String processesName(String id) {
+        return "agent-" + Integer.toHexString(journal.toString().hashCode()) + "-" + safe(id);
+    }
+
+    private long start(Path dir, Exec exec, StepProcesses step) throws IOException {
         List<String> argv = new ArrayList<>(ProcessGroup.newSessionPrefix());
         argv.addAll(List.of("/bin/sh", "-c", WRAPPER, "dk", dir.resolve("out").toString(), dir.resolve("err").toString(),
-                dir.resolve("exit").toString(), dir.resolve("pid").toString()));
+                dir.resolve("exit").toString(), dir.resolve("pid").toString(),
+                step.hasCgroup() ? step.cgroupProcsFile().toString() : ""));
         argv.addAll(ProcessGroup.sudoPrefix(exec.getRunAs()));
         argv.addAll(exec.getArgvList());
         ProcessBuilder pb = new ProcessBuilder(argv)
@@ -173,6 +202,7 @@ final class StepRunner {
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.DISCARD);
         pb.environment().putAll(exec.getEnvMap());
+        pb.environment().putAll(step.environment());
         Process process = pb.start();
         // reap it when it ends so it does not linger as a zombie while this agent lives
         process.onExit();
