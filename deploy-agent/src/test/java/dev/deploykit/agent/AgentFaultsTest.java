@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deploykit.Artifact;
 import dev.deploykit.Command;
-import dev.deploykit.DeployKit;
 import dev.deploykit.TransportException;
 import dev.deploykit.spi.ExecResult;
 import dev.deploykit.spi.NodeSession;
@@ -52,19 +51,16 @@ class AgentFaultsTest {
     @TempDir
     Path dir;
     AgentFixtures.Pki pki;
+    AgentFixtures.Controller controller;
     AgentGateway gateway;
-    DeployKit kit;
     final List<AutoCloseable> closeLast = new ArrayList<>();
     final List<AgentFixtures.AgentProcess> agents = new ArrayList<>();
 
     @AfterEach
     void tearDown() throws Exception {
         agents.forEach(AgentFixtures.AgentProcess::close);
-        if (kit != null) {
-            kit.close();
-        }
-        if (gateway != null) {
-            gateway.close();
+        if (controller != null) {
+            controller.close();
         }
         Collections.reverse(closeLast);
         for (AutoCloseable c : closeLast) {
@@ -73,9 +69,8 @@ class AgentFaultsTest {
     }
 
     private void startGateway(AgentGateway.Builder builder) {
-        gateway = builder.build();
-        kit = DeployKit.builder().transport(gateway.transport()).artifactDir(dir.resolve("artifacts")).build();
-        gateway.start(kit.servers());
+        controller = AgentFixtures.Controller.start(builder, dir.resolve("artifacts"));
+        gateway = controller.gateway();
     }
 
     private void startTlsGateway() throws Exception {
@@ -83,19 +78,17 @@ class AgentFaultsTest {
         startGateway(AgentFixtures.gateway(pki));
     }
 
-    private AgentFixtures.AgentProcess agent(String id, List<String> args) throws IOException {
-        AgentFixtures.AgentProcess a = new AgentFixtures.AgentProcess(dir.resolve(id), args).start();
-        agents.add(a);
-        return a;
+    /** An agent JVM with its state in {@code state}, stopped after the test. */
+    private AgentFixtures.AgentProcess agent(Path state, List<String> args) throws IOException {
+        agents.add(new AgentFixtures.AgentProcess(state, args).start());
+        return agents.get(agents.size() - 1);
     }
 
     private AgentFixtures.AgentProcess tlsAgent(String id, int port, Path state, String... extra) throws Exception {
         List<String> args = AgentFixtures.tlsArgs(pki, AgentFixtures.tokenFile(dir, AgentFixtures.TOKEN), port, id, state,
                 Files.createDirectories(dir.resolve("root-" + id)));
         args.addAll(List.of(extra));
-        AgentFixtures.AgentProcess a = new AgentFixtures.AgentProcess(state, args).start();
-        agents.add(a);
-        return a;
+        return agent(state, args);
     }
 
     private List<String> plaintextArgs(String id, int port) throws IOException {
@@ -105,21 +98,11 @@ class AgentFaultsTest {
     }
 
     private void awaitConnected(String id) throws InterruptedException {
-        AgentFixtures.waitUntil(Duration.ofSeconds(30), () -> gateway.connectedAgents().contains(id), id + " to connect");
+        controller.awaitConnected(id);
     }
 
     private NodeSession open(String id) {
-        return gateway.transport().open(kit.servers().get(id).orElseThrow());
-    }
-
-    private static void awaitLog(AgentFixtures.AgentProcess a, String fragment) throws InterruptedException {
-        AgentFixtures.waitUntil(Duration.ofSeconds(30), () -> {
-            try {
-                return a.logText().contains(fragment);
-            } catch (IOException e) {
-                return false;
-            }
-        }, "'" + fragment + "' in " + a.log);
+        return controller.open(id);
     }
 
     /** Output lines in order, as a listener saw them. */
@@ -169,41 +152,41 @@ class AgentFaultsTest {
         assertEquals(List.of("stdout: started", "stdout: done"), ownerOut.lines, "the new owner got the output from line 0");
         Throwable staleError = staleEnd.get(30, TimeUnit.SECONDS);
         assertTrue(staleError instanceof TransportException && staleError.getMessage().contains("cancelled"), String.valueOf(staleError));
-        awaitLog(agents.get(0), "cancel of task n1.1.1: refused: d-1 is now run at fencing epoch 2, and this cancel came with epoch 1");
+        agents.get(0).awaitLog("cancel of task n1.1.1: refused: d-1 is now run at fencing epoch 2, and this cancel came with epoch 1");
     }
 
     @Test
     void theAgentRefusesCancelsAndTasksFencedLowerThanTheScopeHasSeenIncludingEpochZero() throws Exception {
-        try (HandMadeController controller = new HandMadeController()) {
-            AgentFixtures.AgentProcess a = agent("h1", plaintextArgs("h1", controller.port()));
-            controller.awaitHello();
+        try (HandMadeController handMade = new HandMadeController()) {
+            AgentFixtures.AgentProcess a = agent(dir.resolve("h1"), plaintextArgs("h1", handMade.port()));
+            handMade.awaitHello();
             Path pidFile = dir.resolve("sleep.pid");
-            controller.send(run("long", "d-1", 2, "echo $$ > \"$0\"; exec sleep 120", pidFile.toString()));
+            handMade.send(run("long", "d-1", 2, "echo $$ > \"$0\"; exec sleep 120", pidFile.toString()));
             AgentFixtures.waitUntil(Duration.ofSeconds(30), () -> Files.exists(pidFile) && size(pidFile) > 0, "the long step to start");
             long sleepPid = Long.parseLong(Files.readString(pidFile).trim());
 
-            controller.send(cancel("long", "d-1", 1));
-            controller.send(cancel("long", "d-1", 0));
-            controller.send(cancel("long", "", 0));
+            handMade.send(cancel("long", "d-1", 1));
+            handMade.send(cancel("long", "d-1", 0));
+            handMade.send(cancel("long", "", 0));
             Path lowMarker = dir.resolve("low");
             Path zeroMarker = dir.resolve("zero");
-            controller.send(run("low", "d-1", 1, "touch \"$0\"", lowMarker.toString()));
-            controller.send(run("zero", "d-1", 0, "touch \"$0\"", zeroMarker.toString()));
+            handMade.send(run("low", "d-1", 1, "touch \"$0\"", lowMarker.toString()));
+            handMade.send(run("zero", "d-1", 0, "touch \"$0\"", zeroMarker.toString()));
             // the agent handles a stream's messages in order: these answers come after the three cancels were handled
-            TaskResult low = controller.result("low");
-            TaskResult zero = controller.result("zero");
+            TaskResult low = handMade.result("low");
+            TaskResult zero = handMade.result("zero");
             assertTrue(low.getError().contains("refused: d-1 is now run at fencing epoch 2, and this task came with epoch 1"), low.toString());
             assertTrue(zero.getError().contains("this task came unfenced (epoch 0)"), zero.toString());
             assertFalse(Files.exists(lowMarker) || Files.exists(zeroMarker), "no refused task ran");
             Thread.sleep(1_000);
             assertTrue(ProcessHandle.of(sleepPid).map(ProcessHandle::isAlive).orElse(false), "no lower cancel killed the step");
-            assertTrue(controller.resultIfAny("long") == null, "the long step is still running");
-            awaitLog(a, "cancel of task long: refused: d-1 is now run at fencing epoch 2, and this cancel came with epoch 1");
-            awaitLog(a, "this cancel came unfenced (epoch 0)");
-            awaitLog(a, "cancel of task long: refused: task long is fenced by d-1, and this cancel came for ''");
+            assertTrue(handMade.resultIfAny("long") == null, "the long step is still running");
+            a.awaitLog("cancel of task long: refused: d-1 is now run at fencing epoch 2, and this cancel came with epoch 1");
+            a.awaitLog("this cancel came unfenced (epoch 0)");
+            a.awaitLog("cancel of task long: refused: task long is fenced by d-1, and this cancel came for ''");
 
-            controller.send(cancel("long", "d-1", 2));
-            TaskResult cancelled = controller.result("long");
+            handMade.send(cancel("long", "d-1", 2));
+            TaskResult cancelled = handMade.result("long");
             assertEquals(-1, cancelled.getExitCode(), cancelled.toString());
             AgentFixtures.waitUntil(Duration.ofSeconds(10), () -> ProcessHandle.of(sleepPid).map(p -> !p.isAlive()).orElse(true),
                     "the step to be killed by the owner's cancel");
@@ -331,7 +314,7 @@ class AgentFaultsTest {
         proxy.pause();
         long pausedAt = System.nanoTime();
         AgentFixtures.waitUntil(Duration.ofSeconds(20), () -> !gateway.connectedAgents().contains("p1"), "the gateway to see the link broken");
-        awaitLog(a, "connection to 127.0.0.1:" + proxy.port() + " ended");
+        a.awaitLog("connection to 127.0.0.1:" + proxy.port() + " ended");
         Thread.sleep(Math.max(0, 9_000 - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - pausedAt)));
         assertTrue(shortOut.lines.isEmpty() && longOut.lines.isEmpty(), "nothing crossed the paused link: " + shortOut.lines + longOut.lines);
         proxy.resume();
@@ -418,7 +401,7 @@ class AgentFaultsTest {
                 .trustSelfNamedAgents().heartbeat(Duration.ofSeconds(2)).reconnectGrace(Duration.ofSeconds(60)));
         FaultProxy proxy = new FaultProxy(gateway.port());
         closeLast.add(proxy);
-        agent("x1", plaintextArgs("x1", proxy.port()));
+        agent(dir.resolve("x1"), plaintextArgs("x1", proxy.port()));
         awaitConnected("x1");
         FileArtifactStore store = new FileArtifactStore(dir.resolve("store"));
         Artifact artifact = randomArtifact(store, "bundle.bin", 8L * 1024 * 1024);

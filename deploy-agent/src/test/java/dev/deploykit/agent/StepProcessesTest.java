@@ -5,13 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deploykit.Binding;
 import dev.deploykit.Command;
-import dev.deploykit.DeployKit;
 import dev.deploykit.Server;
 import dev.deploykit.TransportException;
 import dev.deploykit.spi.ExecResult;
 import dev.deploykit.spi.NodeSession;
 import dev.deploykit.spi.support.StepProcesses;
-import dev.deploykit.transport.grpc.AgentGateway;
 import dev.deploykit.transport.local.LocalTransport;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -40,8 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
 class StepProcessesTest {
     @TempDir
     Path dir;
-    AgentGateway gateway;
-    DeployKit kit;
+    AgentFixtures.Controller controller;
     AgentFixtures.AgentProcess agent;
     final List<String> markers = new ArrayList<>();
 
@@ -51,11 +48,8 @@ class StepProcessesTest {
         if (agent != null) {
             agent.close();
         }
-        if (kit != null) {
-            kit.close();
-        }
-        if (gateway != null) {
-            gateway.close();
+        if (controller != null) {
+            controller.close();
         }
         // leave nothing behind even when an assertion failed
         for (String m : markers) {
@@ -72,14 +66,12 @@ class StepProcessesTest {
             return LocalTransport.create().open(Server.of("n1", Binding.local(dir.resolve("node")), Map.of()));
         }
         AgentFixtures.Pki pki = AgentFixtures.pki(dir);
-        gateway = AgentFixtures.gateway(pki).build();
-        kit = DeployKit.builder().transport(gateway.transport()).artifactDir(dir.resolve("artifacts")).build();
-        gateway.start(kit.servers());
+        controller = AgentFixtures.Controller.start(AgentFixtures.gateway(pki), dir.resolve("artifacts"));
         Path state = dir.resolve("a1");
         agent = new AgentFixtures.AgentProcess(state, AgentFixtures.tlsArgs(pki, AgentFixtures.tokenFile(dir, AgentFixtures.TOKEN),
-                gateway.port(), "a1", state, Files.createDirectories(dir.resolve("root-a1")))).start();
-        AgentFixtures.waitUntil(Duration.ofSeconds(30), () -> gateway.connectedAgents().contains("a1"), "a1 to connect");
-        return gateway.transport().open(kit.servers().get("a1").orElseThrow());
+                controller.gateway().port(), "a1", state, Files.createDirectories(dir.resolve("root-a1")))).start();
+        controller.awaitConnected("a1");
+        return controller.open("a1");
     }
 
     /** A unique sleep length, e.g. {@code 300.123456}: it appears in the argv of the sleep it names. */
