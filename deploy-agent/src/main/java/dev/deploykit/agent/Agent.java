@@ -4,6 +4,7 @@ import dev.deploykit.Facts;
 import dev.deploykit.spi.support.DaemonThreads;
 import dev.deploykit.transport.grpc.proto.AgentMessage;
 import dev.deploykit.transport.grpc.proto.AgentServiceGrpc;
+import dev.deploykit.transport.grpc.proto.CancelTask;
 import dev.deploykit.transport.grpc.proto.ControllerMessage;
 import dev.deploykit.transport.grpc.proto.Heartbeat;
 import dev.deploykit.transport.grpc.proto.Hello;
@@ -51,6 +52,8 @@ final class Agent implements AutoCloseable {
     static final String VERSION = "0.1.0";
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
     private static final int OUTPUT_BATCH_LINES = 64;
+    /** Output lines wait at most this long for more to share their message. */
+    private static final long OUTPUT_FLUSH_MILLIS = 100;
 
     private AgentConfig config;
     private final String agentId;
@@ -62,7 +65,7 @@ final class Agent implements AutoCloseable {
     private final Fences fences;
     private final ExecutorService workers = Executors.newCachedThreadPool(DaemonThreads.factory("agent-task-"));
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("agent-heartbeat-"));
-    private final Map<String, Boolean> inFlight = new ConcurrentHashMap<>();
+    private final Map<String, Running> inFlight = new ConcurrentHashMap<>();
     private volatile Sender sender;
     private volatile boolean closed;
 
@@ -97,8 +100,8 @@ final class Agent implements AutoCloseable {
         ChannelCredentials tls = credentials(config);
         for (String address : config.controllers()) {
             ManagedChannel channel = NettyChannelBuilder.forTarget(address, tls)
-                    .keepAliveTime(30, TimeUnit.SECONDS)
-                    .keepAliveTimeout(10, TimeUnit.SECONDS)
+                    .keepAliveTime(config.keepAliveSeconds(), TimeUnit.SECONDS)
+                    .keepAliveTimeout(Math.min(10, config.keepAliveSeconds()), TimeUnit.SECONDS)
                     .keepAliveWithoutCalls(true)
                     .maxInboundMessageSize(4 * 1024 * 1024)
                     .flowControlWindow(8 * 1024 * 1024)
@@ -175,6 +178,7 @@ final class Agent implements AutoCloseable {
         volatile String why = "";
         private Sender out;
         private ScheduledFuture<?> heartbeat;
+        private ScheduledFuture<?> flusher;
 
         Session(Controller controller) {
             this.controller = controller;
@@ -201,10 +205,11 @@ final class Agent implements AutoCloseable {
                     heartbeat = timer.scheduleAtFixedRate(() -> out.send(AgentMessage.newBuilder()
                             .setHeartbeat(Heartbeat.newBuilder().setSentAtMillis(System.currentTimeMillis())).build()),
                             every, every, TimeUnit.MILLISECONDS);
+                    flusher = timer.scheduleAtFixedRate(out::flush, OUTPUT_FLUSH_MILLIS, OUTPUT_FLUSH_MILLIS, TimeUnit.MILLISECONDS);
                     log.info("connected to {} as {}", controller.address(), agentId);
                 }
                 case RUN -> accept(message.getRun(), controller);
-                case CANCEL -> steps.cancel(message.getCancel().getTaskId());
+                case CANCEL -> cancel(message.getCancel());
                 case NOTICE -> log.warn("controller {} says: {}", controller.address(), message.getNotice().getText());
                 default -> { }
             }
@@ -231,6 +236,9 @@ final class Agent implements AutoCloseable {
             out.close();
             if (heartbeat != null) {
                 heartbeat.cancel(false);
+            }
+            if (flusher != null) {
+                flusher.cancel(false);
             }
             ended.countDown();
         }
@@ -281,43 +289,93 @@ final class Agent implements AutoCloseable {
         return inventory;
     }
 
-    /** Starts a task unless it is already running here (a re-send after a reconnect). */
+    /** A task in flight here: the RunTask it came with, and where to send its output from again. */
+    private record Running(RunTask task, StepRunner.Rewind rewind) {}
+
+    /**
+     * Starts a task unless it is already running here. A re-send (after a reconnect) of a running task
+     * sends its output again from the lines the controller says it has. Fencing is checked first, on
+     * the stream's thread and so in order with cancels: a re-send by a new owner raises the epoch.
+     */
     private void accept(RunTask task, Controller from) {
-        if (inFlight.putIfAbsent(task.getTaskId(), Boolean.TRUE) != null) {
+        String id = task.getTaskId();
+        String refused;
+        try {
+            refused = fences.admit(task.getFencingScope(), task.getFencingEpoch(), "task");
+        } catch (IOException e) {
+            refused = "cannot record the fencing epoch of " + task.getFencingScope() + ": " + e.getMessage();
+        }
+        Running running = new Running(task, new StepRunner.Rewind());
+        Running already = refused == null ? inFlight.putIfAbsent(id, running) : inFlight.get(id);
+        if (refused != null) {
+            log.warn("task {}: {}", id, refused);
+            if (already == null) {
+                send(TaskResult.newBuilder().setTaskId(id).setExitCode(-1).setError(refused).build());
+            }
+            return;
+        }
+        if (already != null) {
+            already.rewind().request(task.getStdoutLinesSeen(), task.getStderrLinesSeen());
             return;
         }
         workers.submit(() -> {
             TaskResult result;
             try {
-                String refused = fences.admit(task.getFencingScope(), task.getFencingEpoch());
-                if (refused != null) {
-                    log.warn("task {}: {}", task.getTaskId(), refused);
-                    result = TaskResult.newBuilder().setTaskId(task.getTaskId()).setExitCode(-1).setError(refused).build();
-                } else {
-                    result = switch (task.getStepCase()) {
-                        case EXEC -> steps.run(task.getTaskId(), task.getExec(), new Batcher(task.getTaskId()));
-                        case ENSURE_ARTIFACT -> TaskResult.newBuilder().setTaskId(task.getTaskId()).setArtifactPath(cache.ensure(
-                                task.getEnsureArtifact().getSha256(), task.getEnsureArtifact().getSize(), from.blocking()).toString())
-                                .build();
-                        default -> TaskResult.newBuilder().setTaskId(task.getTaskId()).setError("unknown step " + task.getStepCase())
-                                .build();
-                    };
-                }
+                result = switch (task.getStepCase()) {
+                    case EXEC -> steps.run(id, task.getExec(), task.getStdoutLinesSeen(), task.getStderrLinesSeen(),
+                            new Batcher(id), running.rewind());
+                    case ENSURE_ARTIFACT -> TaskResult.newBuilder().setTaskId(id).setArtifactPath(cache.ensure(
+                            task.getEnsureArtifact().getSha256(), task.getEnsureArtifact().getSize(), from.blocking()).toString())
+                            .build();
+                    default -> TaskResult.newBuilder().setTaskId(id).setError("unknown step " + task.getStepCase()).build();
+                };
             } catch (Exception e) {
-                log.warn("task {} failed: {}", task.getTaskId(), e.toString());
-                result = TaskResult.newBuilder().setTaskId(task.getTaskId()).setExitCode(-1).setError(e.toString()).build();
+                log.warn("task {} failed: {}", id, e.toString());
+                result = TaskResult.newBuilder().setTaskId(id).setExitCode(-1).setError(e.toString()).build();
             } finally {
-                inFlight.remove(task.getTaskId());
+                inFlight.remove(id);
             }
-            Sender current = sender;
-            if (current != null) {
-                current.send(AgentMessage.newBuilder().setResult(result).build());
-            }
+            send(result);
         });
     }
 
-    /** Collects a task's output lines into messages of up to 64 lines. */
-    private final class Batcher implements dev.deploykit.spi.OutputListener {
+    private void send(TaskResult result) {
+        Sender current = sender;
+        if (current != null) {
+            current.send(AgentMessage.newBuilder().setResult(result).build());
+        }
+    }
+
+    /**
+     * Cancels a running task unless the cancel is fenced lower than the task's scope has seen (it
+     * then comes from a controller that lost the deployment, and the step may be the new owner's).
+     */
+    private void cancel(CancelTask cancel) {
+        Running running = inFlight.get(cancel.getTaskId());
+        if (running == null) {
+            return;
+        }
+        String scope = running.task().getFencingScope();
+        String refused;
+        if (!scope.isEmpty() && !scope.equals(cancel.getFencingScope())) {
+            refused = "refused: task " + cancel.getTaskId() + " is fenced by " + scope + ", and this cancel came for '"
+                    + cancel.getFencingScope() + "'";
+        } else {
+            try {
+                refused = fences.admit(scope, cancel.getFencingEpoch(), "cancel");
+            } catch (IOException e) {
+                refused = "cannot record the fencing epoch of " + scope + ": " + e.getMessage();
+            }
+        }
+        if (refused != null) {
+            log.warn("cancel of task {}: {}", cancel.getTaskId(), refused);
+            return;
+        }
+        steps.cancel(cancel.getTaskId());
+    }
+
+    /** Passes a task's numbered output lines to the current stream. */
+    private final class Batcher implements StepRunner.NumberedOutput {
         private final String taskId;
 
         Batcher(String taskId) {
@@ -325,10 +383,10 @@ final class Agent implements AutoCloseable {
         }
 
         @Override
-        public void onLine(String stream, String line) {
+        public void line(String stream, long index, String line) {
             Sender current = sender;
             if (current != null) {
-                current.line(taskId, stream, line);
+                current.line(taskId, stream, index, line);
             }
         }
     }
@@ -343,6 +401,7 @@ final class Agent implements AutoCloseable {
         private boolean open = true;
         private String batchTask;
         private String batchStream;
+        private long batchFirst;
         private final List<String> batch = new ArrayList<>();
 
         Sender(ClientCallStreamObserver<AgentMessage> stream) {
@@ -355,17 +414,25 @@ final class Agent implements AutoCloseable {
             }
         }
 
-        void line(String taskId, String streamName, String line) {
+        void line(String taskId, String streamName, long index, String line) {
             synchronized (lock) {
-                if (!taskId.equals(batchTask) || !streamName.equals(batchStream)) {
+                if (!taskId.equals(batchTask) || !streamName.equals(batchStream) || index != batchFirst + batch.size()) {
                     flushBatch();
                     batchTask = taskId;
                     batchStream = streamName;
+                    batchFirst = index;
                 }
                 batch.add(line);
                 if (batch.size() >= OUTPUT_BATCH_LINES) {
                     flushBatch();
                 }
+            }
+        }
+
+        /** Sends the lines waiting for more to share their message. */
+        void flush() {
+            synchronized (lock) {
+                flushBatch();
             }
         }
 
@@ -379,7 +446,7 @@ final class Agent implements AutoCloseable {
         private void flushBatch() {
             if (!batch.isEmpty()) {
                 write(AgentMessage.newBuilder().setOutput(TaskOutput.newBuilder().setTaskId(batchTask).setStream(batchStream)
-                        .addAllLines(batch)).build());
+                        .setFirstLine(batchFirst).addAllLines(batch)).build());
                 batch.clear();
             }
         }

@@ -26,14 +26,17 @@ import java.util.Properties;
  * @param agentId       {@code --id}; default: generated once and kept in the state dir
  * @param installRoot   {@code --root}: install root other than {@code /} (simulated nodes)
  * @param cacheMaxBytes artifact cache cap ({@code --cache-max-mib}, default 10240)
+ * @param keepAliveSeconds how often the agent pings a quiet connection, and how long it waits for the
+ *                      answer before it takes the connection as broken ({@code --keepalive-seconds}, default 30)
  */
 record AgentConfig(List<String> controllers, String token, Path enrollTokenFile, Path stateDir, Path caFile, Path certFile,
-        Path keyFile, boolean insecure, Map<String, String> labels, String agentId, String installRoot, long cacheMaxBytes) {
+        Path keyFile, boolean insecure, Map<String, String> labels, String agentId, String installRoot, long cacheMaxBytes,
+        int keepAliveSeconds) {
 
     /** The same settings with this agent's own certificate and key (after enrollment). */
     AgentConfig withCertificate(Path cert, Path key) {
         return new AgentConfig(controllers, token, enrollTokenFile, stateDir, caFile, cert, key, insecure, labels, agentId,
-                installRoot, cacheMaxBytes);
+                installRoot, cacheMaxBytes, keepAliveSeconds);
     }
 
     static final String USAGE = """
@@ -52,6 +55,8 @@ record AgentConfig(List<String> controllers, String token, Path enrollTokenFile,
               --id ID               agent id (default: generated once, kept in the state dir)
               --root DIR            install root other than / (simulated nodes)
               --cache-max-mib N     artifact cache size cap (default 10240)
+      --keepalive-seconds N ping a quiet connection every N s, drop it after N s without an answer
+                            (default 30; the gateway must permit pings that often)
               --config FILE         key=value file with the same names, without dashes
             """;
 
@@ -136,8 +141,18 @@ record AgentConfig(List<String> controllers, String token, Path enrollTokenFile,
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--cache-max-mib must be a number, but was '" + values.get("cache-max-mib").get(0) + "'");
         }
+        int keepAlive;
+        try {
+            keepAlive = Integer.parseInt(first(values, "keepalive-seconds", "30"));
+        } catch (NumberFormatException e) {
+            keepAlive = 0;
+        }
+        if (keepAlive < 1) {
+            throw new IllegalArgumentException("--keepalive-seconds must be a number >= 1, but was '"
+                    + first(values, "keepalive-seconds", "") + "'");
+        }
         return new AgentConfig(controllers, token, enrollTokenFile, Path.of(first(values, "state-dir", "/var/lib/deploykit-agent")), ca, cert, key,
-                insecure, labels, first(values, "id", null), first(values, "root", "/"), cacheMib * 1024 * 1024);
+                insecure, labels, first(values, "id", null), first(values, "root", "/"), cacheMib * 1024 * 1024, keepAlive);
     }
 
     private static String required(Map<String, List<String>> values, String name) {

@@ -7,6 +7,7 @@ import dev.deploykit.transport.grpc.proto.FetchArtifactRequest;
 import com.google.protobuf.ByteOutput;
 import com.google.protobuf.UnsafeByteOperations;
 import io.github.resilience4j.core.IntervalFunction;
+import io.grpc.Context;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -33,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * artifact is pulled from the controller into {@code <hex>.partial}; after a broken connection the
  * pull resumes from the partial file's length. The SHA-256 is computed while receiving (the bytes
  * already on disk are hashed first) and checked before the file is moved into place. The cache is
- * kept under its size cap by deleting the least recently used artifacts.
+ * kept under its size cap by deleting the least recently used artifacts. A pull that runs out of disk
+ * space deletes its partial file and fails with "no space left on <dir>".
  */
 final class ArtifactCache {
     private static final Logger log = LoggerFactory.getLogger(ArtifactCache.class);
@@ -76,6 +78,14 @@ final class ArtifactCache {
             }
             try {
                 fetch(stub, sha256, have, size, partial, digest);
+            } catch (IOException e) {
+                if (!noSpace(e)) {
+                    throw e;
+                }
+                // a partial file that filled the disk would keep it full for every later step: never keep it
+                Files.deleteIfExists(partial);
+                throw new IOException("no space left on " + dir + " for artifact " + sha256 + " (" + size
+                        + " bytes); the partial file was deleted", e);
             } catch (StatusRuntimeException e) {
                 if (attempt >= ATTEMPTS) {
                     throw new IOException("fetching " + sha256 + " failed " + attempt + " times: " + e.getStatus(), e);
@@ -97,13 +107,20 @@ final class ArtifactCache {
         }
     }
 
+    private static boolean noSpace(IOException e) {
+        return e.getMessage() != null && e.getMessage().contains("No space left on device");
+    }
+
     private void fetch(AgentServiceGrpc.AgentServiceBlockingStub stub, String sha256, long offset, long size, Path partial,
             MessageDigest digest) throws IOException {
-        Iterator<ArtifactChunk> chunks = stub.fetchArtifact(FetchArtifactRequest.newBuilder().setSha256(sha256).setOffset(offset)
-                .setAgentId(agentId).build());
         long have = offset;
+        // cancelled when this method leaves, so that a pull given up here (a full disk) ends on the controller too
+        Context.CancellableContext call = Context.current().withCancellation();
+        Context previous = call.attach();
         try (FileChannel out = FileChannel.open(partial, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND),
                 PrivateFiles.PRIVATE_FILE)) {
+            Iterator<ArtifactChunk> chunks = stub.fetchArtifact(FetchArtifactRequest.newBuilder().setSha256(sha256).setOffset(offset)
+                    .setAgentId(agentId).build());
             HashingWriter writer = new HashingWriter(out, digest);
             while (chunks.hasNext()) {
                 ArtifactChunk chunk = chunks.next();
@@ -113,6 +130,9 @@ final class ArtifactCache {
                 }
                 UnsafeByteOperations.unsafeWriteTo(chunk.getData(), writer);
             }
+        } finally {
+            call.detach(previous);
+            call.cancel(null);
         }
         if (have != size) {
             throw new IOException("artifact " + sha256 + " ended at " + have + " of " + size + " bytes");

@@ -11,7 +11,8 @@ import java.util.Map;
 /**
  * The highest fencing epoch this agent has seen per scope (a deployment), kept in the state dir so
  * it survives restarts. A task with a lower epoch comes from a controller that lost the deployment
- * to another, and is refused. Epoch 0 (or no scope) is not fenced.
+ * to another, and is refused; so is a cancel of such a task. Epoch 0 (or no scope) is not fenced, but
+ * once a scope has an epoch, epoch 0 in it is refused like any lower one. Thread-safe.
  */
 final class Fences {
     private final Path dir;
@@ -21,16 +22,19 @@ final class Fences {
         this.dir = PrivateFiles.directory(stateDir.resolve("fences"));
     }
 
-    /** Null when a task fenced by {@code scope}/{@code epoch} may run (the epoch is then remembered); else why not. */
-    synchronized String admit(String scope, long epoch) throws IOException {
-        if (scope.isEmpty() || epoch <= 0) {
+    /**
+     * Null when a {@code what} ("task", "cancel") fenced by {@code scope}/{@code epoch} may act (the
+     * epoch is then remembered); else why not.
+     */
+    synchronized String admit(String scope, long epoch, String what) throws IOException {
+        if (scope.isEmpty()) {
             return null;
         }
         Path file = dir.resolve(StepRunner.safe(scope));
         long seen = highest.computeIfAbsent(scope, s -> read(file));
         if (epoch < seen) {
-            return "refused: " + scope + " is now run at fencing epoch " + seen + ", and this task came with epoch " + epoch
-                    + " from a controller that no longer owns it";
+            return "refused: " + scope + " is now run at fencing epoch " + seen + ", and this " + what + " came "
+                    + (epoch <= 0 ? "unfenced (epoch 0)" : "with epoch " + epoch) + " from a controller that no longer owns it";
         }
         if (epoch > seen) {
             Path tmp = file.resolveSibling(file.getFileName() + ".tmp");

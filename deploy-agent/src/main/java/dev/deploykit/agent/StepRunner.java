@@ -1,9 +1,9 @@
 package dev.deploykit.agent;
 
-import dev.deploykit.spi.OutputListener;
 import dev.deploykit.spi.support.LineSink;
 import dev.deploykit.spi.support.ProcessGroup;
 import dev.deploykit.spi.support.ProcessRunner;
+import dev.deploykit.spi.support.StepProcesses;
 import dev.deploykit.transport.grpc.proto.Exec;
 import dev.deploykit.transport.grpc.proto.TaskResult;
 import java.io.File;
@@ -12,13 +12,16 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.stream.Stream;
 
 /**
@@ -27,8 +30,12 @@ import java.util.stream.Stream;
  * {@code exit}; the state dir and the journal's dirs are 0700 and its files 0600, as step output may
  * hold secrets. The step runs under a small {@code sh} wrapper in its own session ({@code setsid}):
  * the wrapper writes the output files and records the exit code itself, so a step outlives an agent
- * crash and its result is still recorded. Output reaches the controller by tailing the files, so a
- * chatty step fills a disk file, not the agent's memory.
+ * crash and its result is still recorded. Each step has its own {@link StepProcesses} (a cgroup the
+ * wrapper joins first, where the node allows), so a cancel or timeout kills every process it started;
+ * processes still holding its output files {@link ProcessRunner#GRACE} after it ended are killed too. Output reaches the controller by tailing the files, so a
+ * chatty step fills a disk file, not the agent's memory; its lines are numbered, so what a broken
+ * connection lost is sent again from the files (while the step runs, and when answered from the
+ * journal).
  *
  * <p>Asked to run a task again: a recorded result is answered from the journal; a step still running
  * is waited for; a step whose wrapper vanished without a result is reported as failed, not re-run.
@@ -40,7 +47,8 @@ final class StepRunner {
      * files are created under umask 077; the step itself runs under umask 022, as under systemd's
      * default, so what it installs is readable as before even though the agent's unit sets UMask=0077.
      */
-    private static final String WRAPPER = "umask 077; o=$1; e=$2; x=$3; p=$4; shift 4; echo $$ > \"$p.tmp\" && mv \"$p.tmp\" \"$p\" || exit 125; "
+    private static final String WRAPPER = "umask 077; o=$1; e=$2; x=$3; p=$4; g=$5; shift 5; [ -z \"$g\" ] || echo $$ > \"$g\" 2>/dev/null; "
+            + "echo $$ > \"$p.tmp\" && mv \"$p.tmp\" \"$p\" || exit 125; "
             + "(umask 022; exec \"$@\") >\"$o\" 2>\"$e\" </dev/null; c=$?; echo \"$c\" > \"$x.tmp\" && mv \"$x.tmp\" \"$x\"";
     private final Path journal;
     private final Path defaultCwd;
@@ -54,19 +62,54 @@ final class StepRunner {
         prune(Duration.ofDays(7));
     }
 
-    /** Runs (or answers, from the journal) task {@code id}, streaming new output to {@code output}. */
-    TaskResult run(String id, Exec exec, OutputListener output) throws IOException, InterruptedException {
+    /** A step's output line, numbered from 0 per task and stream. */
+    interface NumberedOutput {
+        void line(String stream, long index, String line);
+    }
+
+    /**
+     * Where the controller wants a running task's output sent from again (after a reconnect: the
+     * lines it has, per stream); the step's tail loop picks it up. Thread-safe.
+     */
+    static final class Rewind {
+        private final AtomicLongArray from = new AtomicLongArray(new long[] {-1, -1});
+
+        void request(long stdoutSeen, long stderrSeen) {
+            from.set(0, stdoutSeen);
+            from.set(1, stderrSeen);
+        }
+
+        long take(int stream) {
+            return from.getAndSet(stream, -1);
+        }
+    }
+
+    /**
+     * Runs (or answers, from the journal) task {@code id}, sending its output lines from
+     * {@code stdoutSeen}/{@code stderrSeen} on (the lines the controller already has), and again
+     * from where {@code rewind} asks while it runs. The result counts the lines of each stream.
+     */
+    TaskResult run(String id, Exec exec, long stdoutSeen, long stderrSeen, NumberedOutput output, Rewind rewind)
+            throws IOException, InterruptedException {
         Path dir = journal.resolve(safe(id));
         Path exit = dir.resolve("exit");
         Instant start = Instant.now();
         if (Files.exists(exit)) {
-            return result(id, dir, start, null).toBuilder().setFromJournal(true).build();
+            try (Tail out = new Tail(dir.resolve("out"), "stdout", 0, stdoutSeen, output);
+                    Tail err = new Tail(dir.resolve("err"), "stderr", ProcessRunner.STDERR_TAIL_LINES, stderrSeen, output)) {
+                out.poll(rewind);
+                err.poll(rewind);
+                out.flush();
+                err.flush();
+                return counted(result(id, dir, start, err.tail()).toBuilder().setFromJournal(true), out, err);
+            }
         }
         long pid;
         boolean fresh = !Files.exists(dir.resolve("pid"));
+        StepProcesses step = StepProcesses.create(processesName(id));
         if (fresh) {
             PrivateFiles.directory(dir);
-            pid = start(dir, exec);
+            pid = start(dir, exec, step);
         } else {
             pid = Long.parseLong(Files.readString(dir.resolve("pid")).trim());
             if (!alive(pid) && !Files.exists(exit)) {
@@ -76,14 +119,12 @@ final class StepRunner {
         }
         running.put(id, pid);
         long deadline = System.nanoTime() + Math.max(1, exec.getTimeoutMillis()) * 1_000_000L;
-        Object lock = new Object();
-        LineSink err = new LineSink("stderr", output, lock, ProcessRunner.STDERR_TAIL_LINES);
-        try (Tail out = new Tail(dir.resolve("out"), new LineSink("stdout", output, lock, 0), fresh);
-                Tail errTail = new Tail(dir.resolve("err"), err, fresh)) {
+        try (Tail out = new Tail(dir.resolve("out"), "stdout", 0, stdoutSeen, output);
+                Tail err = new Tail(dir.resolve("err"), "stderr", ProcessRunner.STDERR_TAIL_LINES, stderrSeen, output)) {
             String why = null;
             while (!Files.exists(exit)) {
-                out.poll();
-                errTail.poll();
+                out.poll(rewind);
+                err.poll(rewind);
                 if (cancelled.containsKey(id)) {
                     why = "cancelled";
                 } else if (System.nanoTime() > deadline) {
@@ -95,21 +136,29 @@ final class StepRunner {
                     }
                 }
                 if (why != null) {
-                    ProcessGroup.kill(pid);
+                    step.killAll(pid);
                     PrivateFiles.writeString(exit, "-1 " + why + "\n");
                     break;
                 }
                 Thread.sleep(30);
             }
-            out.poll();
-            errTail.poll();
+            if (why == null) {
+                endLeftovers(dir, pid, step);
+            }
+            step.close();
+            out.poll(rewind);
+            err.poll(rewind);
             out.flush();
-            errTail.flush();
-            return result(id, dir, start, err.tail());
+            err.flush();
+            return counted(result(id, dir, start, err.tail()).toBuilder(), out, err);
         } finally {
             running.remove(id);
             cancelled.remove(id);
         }
+    }
+
+    private static TaskResult counted(TaskResult.Builder result, Tail out, Tail err) {
+        return result.setStdoutLines(out.lines()).setStderrLines(err.lines()).build();
     }
 
     void cancel(String id) {
@@ -123,10 +172,28 @@ final class StepRunner {
         return new ArrayList<>(running.keySet());
     }
 
-    private long start(Path dir, Exec exec) throws IOException {
+    /**
+     * A step ends when its main process ends: processes it started that still hold its output files
+     * {@link ProcessRunner#GRACE} later are killed, and its stderr says so.
+     */
+    private static void endLeftovers(Path dir, long pid, StepProcesses step) throws IOException, InterruptedException {
+        Set<String> files = Set.of(dir.resolve("out").toRealPath().toString(), dir.resolve("err").toRealPath().toString());
+        Set<Long> killed = step.killHolders(pid, files::contains, ProcessRunner.GRACE);
+        if (!killed.isEmpty()) {
+            Files.writeString(dir.resolve("err"), ProcessRunner.leftoverNote(killed) + "\n", StandardOpenOption.APPEND);
+        }
+    }
+
+    /** The name of a task's processes: unique per state dir, the same after an agent restart. */
+    private String processesName(String id) {
+        return "agent-" + Integer.toHexString(journal.toString().hashCode()) + "-" + safe(id);
+    }
+
+    private long start(Path dir, Exec exec, StepProcesses step) throws IOException {
         List<String> argv = new ArrayList<>(ProcessGroup.newSessionPrefix());
         argv.addAll(List.of("/bin/sh", "-c", WRAPPER, "dk", dir.resolve("out").toString(), dir.resolve("err").toString(),
-                dir.resolve("exit").toString(), dir.resolve("pid").toString()));
+                dir.resolve("exit").toString(), dir.resolve("pid").toString(),
+                step.hasCgroup() ? step.cgroupProcsFile().toString() : ""));
         argv.addAll(ProcessGroup.sudoPrefix(exec.getRunAs()));
         argv.addAll(exec.getArgvList());
         ProcessBuilder pb = new ProcessBuilder(argv)
@@ -135,6 +202,7 @@ final class StepRunner {
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.DISCARD);
         pb.environment().putAll(exec.getEnvMap());
+        pb.environment().putAll(step.environment());
         Process process = pb.start();
         // reap it when it ends so it does not linger as a zombie while this agent lives
         process.onExit();
@@ -218,30 +286,52 @@ final class StepRunner {
         return id;
     }
 
-    /** Follows a file as it grows, feeding new bytes to a sink. */
+    /**
+     * Follows an output file as it grows, numbering its lines from 0 and passing on those from
+     * {@code from} on. Asked to send again from an earlier line, it reads the file again from the
+     * start (lines are cut the same way every time, so the numbers stay the same).
+     */
     private static final class Tail implements AutoCloseable {
         private final Path file;
-        private final LineSink sink;
-        private RandomAccessFile raf;
+        private final String stream;
+        private final int tailLines;
+        private final NumberedOutput output;
         private final byte[] buf = new byte[64 * 1024];
-        private final boolean fromStart;
+        private RandomAccessFile raf;
+        private LineSink sink;
+        private long next;
+        private long from;
 
-        Tail(Path file, LineSink sink, boolean fromStart) {
+        Tail(Path file, String stream, int tailLines, long from, NumberedOutput output) {
             this.file = file;
-            this.sink = sink;
-            this.fromStart = fromStart;
+            this.stream = stream;
+            this.tailLines = tailLines;
+            this.output = output;
+            restart(from);
         }
 
-        void poll() throws IOException {
+        private void restart(long sendFrom) {
+            next = 0;
+            from = sendFrom;
+            sink = new LineSink(stream, (s, line) -> {
+                long index = next++;
+                if (index >= from) {
+                    output.line(s, index, line);
+                }
+            }, this, tailLines);
+        }
+
+        void poll(Rewind rewind) throws IOException {
+            long again = rewind.take(stream.equals("stdout") ? 0 : 1);
+            if (again >= 0 && again < next) {
+                close();
+                restart(again);
+            }
             if (raf == null) {
                 if (!Files.exists(file)) {
                     return;
                 }
                 raf = new RandomAccessFile(file.toFile(), "r");
-                if (!fromStart) {
-                    // re-attached after a restart: what was written before was already sent (or lost)
-                    raf.seek(raf.length());
-                }
             }
             int n;
             while ((n = raf.read(buf)) > 0) {
@@ -253,10 +343,19 @@ final class StepRunner {
             sink.close();
         }
 
+        long lines() {
+            return next;
+        }
+
+        String tail() {
+            return sink.tail();
+        }
+
         @Override
         public void close() throws IOException {
             if (raf != null) {
                 raf.close();
+                raf = null;
             }
         }
     }

@@ -1,6 +1,8 @@
 package dev.deploykit.agent;
 
+import dev.deploykit.DeployKit;
 import dev.deploykit.Requirements;
+import dev.deploykit.spi.NodeSession;
 import dev.deploykit.transport.grpc.AgentCa;
 import dev.deploykit.transport.grpc.AgentGateway;
 import java.io.IOException;
@@ -90,6 +92,34 @@ public final class AgentFixtures {
                 .heartbeat(Duration.ofSeconds(2)).reconnectGrace(Duration.ofSeconds(60));
     }
 
+    /**
+     * A started gateway with a DeployKit on its transport, for tests that talk to agents through
+     * {@link NodeSession}s; closing it closes the kit, then the gateway.
+     */
+    public record Controller(AgentGateway gateway, DeployKit kit) implements AutoCloseable {
+        public static Controller start(AgentGateway.Builder builder, Path artifactDir) {
+            AgentGateway gateway = builder.build();
+            DeployKit kit = DeployKit.builder().transport(gateway.transport()).artifactDir(artifactDir).build();
+            gateway.start(kit.servers());
+            return new Controller(gateway, kit);
+        }
+
+        public void awaitConnected(String agentId) throws InterruptedException {
+            waitUntil(Duration.ofSeconds(30), () -> gateway.connectedAgents().contains(agentId), agentId + " to connect");
+        }
+
+        /** A session on the connected agent {@code agentId}. */
+        public NodeSession open(String agentId) {
+            return gateway.transport().open(kit.servers().get(agentId).orElseThrow());
+        }
+
+        @Override
+        public void close() {
+            kit.close();
+            gateway.close();
+        }
+    }
+
     /** A running agent JVM. */
     public static final class AgentProcess implements AutoCloseable {
         final Path stateDir;
@@ -123,6 +153,17 @@ public final class AgentFixtures {
             return Files.exists(log) ? Files.readString(log) : "";
         }
 
+        /** Waits up to 30 s for {@code fragment} to appear in the agent's log. */
+        public void awaitLog(String fragment) throws InterruptedException {
+            waitUntil(Duration.ofSeconds(30), () -> {
+                try {
+                    return logText().contains(fragment);
+                } catch (IOException e) {
+                    return false;
+                }
+            }, "'" + fragment + "' in " + log);
+        }
+
         @Override
         public void close() {
             if (process != null) {
@@ -145,6 +186,21 @@ public final class AgentFixtures {
         return new ArrayList<>(List.of("--controller", "127.0.0.1:" + port, "--token-file", tokenFile.toString(),
                 "--ca", pki.ca().toString(), "--cert", own[0].toString(), "--key", own[1].toString(),
                 "--id", id, "--state-dir", state.toString(), "--root", root.toString(), "--label", "role=app"));
+    }
+
+    /**
+     * Skips the test, with a message naming root and {@code why}, unless it runs as root; under CI
+     * ({@code CI=true}) fails instead, so CI never passes by skipping.
+     */
+    public static void requireRoot(String why) {
+        if ("root".equals(System.getProperty("user.name"))) {
+            return;
+        }
+        String message = "this test must run as root " + why;
+        if ("true".equals(System.getenv("CI"))) {
+            throw new AssertionError(message + " (CI=true: a missing requirement fails the run)");
+        }
+        org.junit.jupiter.api.Assumptions.abort(message);
     }
 
     public static Path tokenFile(Path dir, String token) throws IOException {

@@ -6,57 +6,126 @@ import dev.deploykit.spi.OutputListener;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
 
 /**
  * Runs a {@link Command} on this machine as an argv list, in its own session (via {@code setsid})
- * so that a timeout or cancellation kills the whole process group, including children that detached
- * from the parent. Output goes through {@link LineSink}s, a line at a time, from reader threads.
+ * and with its own {@link StepProcesses} (a cgroup where the machine allows), so that a timeout or
+ * cancellation kills every process it started, including children that detached from the session
+ * or double-forked. The command ends when its main process ends: children still holding its output
+ * pipes {@link #GRACE} later are killed, and a stderr line says so (this JVM stops reading a
+ * process's pipes when it ends anyway, so what such a child writes later would be lost). Output goes through
+ * {@link LineSink}s, a line at a time, from reader threads.
  *
  * <p>Thread-safe and stateless; one call per command.
  */
 public final class ProcessRunner {
     /** stderr lines kept for error messages. */
     public static final int STDERR_TAIL_LINES = 20;
+    /** How long children may keep a finished command's output open before they are killed. */
+    public static final Duration GRACE = Duration.ofSeconds(2);
 
     private ProcessRunner() {}
 
     /**
      * Runs {@code command}; its cwd defaults to {@code defaultCwd}. Interrupting the calling thread
-     * kills the process group and throws {@link InterruptedException} with the flag cleared.
+     * kills the command's processes and throws {@link InterruptedException} with the flag cleared.
      */
     public static ExecResult run(Command command, Path defaultCwd, OutputListener output) throws IOException, InterruptedException {
-        List<String> argv = new ArrayList<>(ProcessGroup.newSessionPrefix());
-        argv.addAll(ProcessGroup.sudoPrefix(command.runAs()));
-        argv.addAll(command.argv());
-        ProcessBuilder pb = new ProcessBuilder(argv)
-                .directory(command.cwd() != null ? new File(command.cwd()) : defaultCwd.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-        pb.environment().putAll(command.env());
-        long start = System.nanoTime();
-        Process process = pb.start();
-        Object lock = new Object();
-        LineSink stderr = new LineSink("stderr", output, lock, STDERR_TAIL_LINES);
-        Thread out = pump(process.getInputStream(), new LineSink("stdout", output, lock, 0));
-        Thread err = pump(process.getErrorStream(), stderr);
-        boolean finished;
-        try {
-            finished = process.waitFor(command.timeoutOr(Command.DEFAULT_TIMEOUT).toNanos(), TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            ProcessGroup.killTree(process);
+        try (StepProcesses step = StepProcesses.create("local-" + UUID.randomUUID())) {
+            List<String> argv = new ArrayList<>(ProcessGroup.newSessionPrefix());
+            argv.addAll(step.joinPrefix());
+            argv.addAll(ProcessGroup.sudoPrefix(command.runAs()));
+            argv.addAll(command.argv());
+            ProcessBuilder pb = new ProcessBuilder(argv)
+                    .directory(command.cwd() != null ? new File(command.cwd()) : defaultCwd.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+            pb.environment().putAll(command.env());
+            pb.environment().putAll(step.environment());
+            long start = System.nanoTime();
+            Process process = pb.start();
+            // now, before this JVM closes them when the process ends: what a child holding the output holds
+            Predicate<String> outputPipes = ownPipes();
+            Object lock = new Object();
+            LineSink stderr = new LineSink("stderr", output, lock, STDERR_TAIL_LINES);
+            Thread out = pump(process.getInputStream(), new LineSink("stdout", output, lock, 0));
+            Thread err = pump(process.getErrorStream(), stderr);
+            boolean finished;
+            try {
+                finished = process.waitFor(command.timeoutOr(Command.DEFAULT_TIMEOUT).toNanos(), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                kill(step, process);
+                joinQuietly(out, err);
+                throw e;
+            }
+            if (!finished) {
+                kill(step, process);
+            } else {
+                Set<Long> holders;
+                try {
+                    holders = step.killHolders(process.pid(), outputPipes, GRACE);
+                } catch (InterruptedException e) {
+                    kill(step, process);
+                    joinQuietly(out, err);
+                    throw e;
+                }
+                if (!holders.isEmpty()) {
+                    joinQuietly(out, err);
+                    synchronized (lock) {
+                        output.onLine("stderr", leftoverNote(holders));
+                    }
+                }
+            }
             joinQuietly(out, err);
-            throw e;
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            return new ExecResult(finished ? process.exitValue() : -1, !finished, stderr.tail(), took);
         }
-        if (!finished) {
-            ProcessGroup.killTree(process);
+    }
+
+    /** The line a command's output gets when processes it left running held its output open and were killed. */
+    public static String leftoverNote(Set<Long> killed) {
+        return "deploykit: the step ended, but " + killed.size() + " process(es) it started kept its output open for "
+                + GRACE.toSeconds() + " s and were killed: " + killed;
+    }
+
+    private static void kill(StepProcesses step, Process process) {
+        step.killAll(process.pid());
+        process.destroyForcibly();
+        try {
+            process.waitFor(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
-        joinQuietly(out, err);
-        Duration took = Duration.ofNanos(System.nanoTime() - start);
-        return new ExecResult(finished ? process.exitValue() : -1, !finished, stderr.tail(), took);
+    }
+
+    /** Matches the pipes this JVM has open: a child holding one holds a command's output. */
+    private static Predicate<String> ownPipes() {
+        Set<String> pipes = new HashSet<>();
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            fds.forEach(fd -> {
+                try {
+                    String target = Files.readSymbolicLink(fd).toString();
+                    if (target.startsWith("pipe:")) {
+                        pipes.add(target);
+                    }
+                } catch (IOException e) {
+                    // closed meanwhile
+                }
+            });
+        } catch (IOException e) {
+            // no /proc: nothing matches
+        }
+        return pipes::contains;
     }
 
     private static Thread pump(InputStream in, LineSink sink) {

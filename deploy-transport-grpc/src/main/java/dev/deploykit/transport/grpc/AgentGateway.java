@@ -110,9 +110,9 @@ public final class AgentGateway implements AutoCloseable {
         NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.host, options.port), credentials())
                 .addService(ServerInterceptors.intercept(new Service(), new Authenticator(options.token, options.clientCa != null, revoked)))
                 .maxInboundMessageSize(options.maxMessageBytes)
-                .keepAliveTime(30, TimeUnit.SECONDS)
-                .keepAliveTimeout(10, TimeUnit.SECONDS)
-                .permitKeepAliveTime(10, TimeUnit.SECONDS)
+                .keepAliveTime(options.keepAlive.toMillis(), TimeUnit.MILLISECONDS)
+                .keepAliveTimeout(Math.min(10_000, options.keepAlive.toMillis()), TimeUnit.MILLISECONDS)
+                .permitKeepAliveTime(Math.min(10_000, options.keepAlive.toMillis()), TimeUnit.MILLISECONDS)
                 .permitKeepAliveWithoutCalls(true);
         try {
             server = builder.build().start();
@@ -555,6 +555,7 @@ public final class AgentGateway implements AutoCloseable {
         private String controllerId = "controller";
         private Duration heartbeat = Duration.ofSeconds(10);
         private Duration reconnectGrace = Duration.ofMinutes(2);
+        private Duration keepAlive = Duration.ofSeconds(30);
         private int maxMessageBytes = 4 * 1024 * 1024;
         private int chunkBytes = 256 * 1024;
         private AgentCa ca;
@@ -667,6 +668,19 @@ public final class AgentGateway implements AutoCloseable {
         /** How long a task waits for its agent to come back after a disconnect. Default 2 min. */
         public Builder reconnectGrace(Duration grace) {
             this.reconnectGrace = grace;
+            return this;
+        }
+
+        /**
+         * How often the gateway pings a quiet agent connection, and how long (at most 10 s) it waits
+         * for the answer before it takes the connection as broken; agents may ping as often (at most
+         * every 10 s, or this interval when shorter). Default 30 s.
+         */
+        public Builder keepAlive(Duration interval) {
+            if (interval.compareTo(Duration.ofSeconds(1)) < 0) {
+                throw new IllegalArgumentException("keepAlive must be at least 1 s, but was " + interval);
+            }
+            this.keepAlive = interval;
             return this;
         }
 

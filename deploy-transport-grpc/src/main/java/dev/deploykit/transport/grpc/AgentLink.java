@@ -17,10 +17,33 @@ import java.util.concurrent.ConcurrentHashMap;
  * One agent as the controller knows it, across reconnects: its facts, its current stream (if
  * connected) and the tasks sent to it that have no result yet. When the agent reconnects, those
  * tasks are sent again with the same ids; the agent's journal makes that harmless. Thread-safe.
+ *
+ * <p>Output is delivered to each task's listener exactly once and in order: the agent numbers its
+ * lines, a line that is not the next one expected is dropped (a duplicate, or one after lines that a
+ * broken stream lost), a re-sent task tells the agent how many lines of each stream are here, and a
+ * result that counts more lines than arrived is answered by sending the task again, which the agent
+ * answers from its journal with the missing lines first.
  */
 final class AgentLink {
+    /** Times a result that counts more lines than arrived is answered by asking again, before it is taken as is. */
+    private static final int MAX_OUTPUT_ASKS = 3;
+
     /** A task awaiting its result. */
-    record Pending(RunTask task, OutputListener output, CompletableFuture<TaskResult> result) {}
+    record Pending(RunTask task, OutputListener output, CompletableFuture<TaskResult> result, Lines lines) {
+        /** The task to send (again): with the output lines this controller has. */
+        RunTask toSend() {
+            synchronized (lines) {
+                return task.toBuilder().setStdoutLinesSeen(lines.stdout).setStderrLinesSeen(lines.stderr).build();
+            }
+        }
+    }
+
+    /** The output lines of one task delivered so far, per stream. Guarded by itself. */
+    static final class Lines {
+        private long stdout;
+        private long stderr;
+        private int asks;
+    }
 
     final String agentId;
     private final Map<String, Pending> pending = new ConcurrentHashMap<>();
@@ -45,7 +68,7 @@ final class AgentLink {
         this.connectedSince = lastSeen;
         this.remote = from;
         this.fingerprint = certFingerprint;
-        pending.values().forEach(p -> send(ControllerMessage.newBuilder().setRun(p.task()).build()));
+        pending.values().forEach(p -> send(ControllerMessage.newBuilder().setRun(p.toSend()).build()));
     }
 
     synchronized void detach(StreamObserver<ControllerMessage> oldStream) {
@@ -106,7 +129,7 @@ final class AgentLink {
 
     /** Registers the task and sends it if the agent is connected (else it goes on reconnect). */
     Pending submit(RunTask task, OutputListener output) {
-        Pending p = new Pending(task, output, new CompletableFuture<>());
+        Pending p = new Pending(task, output, new CompletableFuture<>(), new Lines());
         pending.put(task.getTaskId(), p);
         synchronized (this) {
             if (stream != null) {
@@ -116,26 +139,65 @@ final class AgentLink {
         return p;
     }
 
-    synchronized void cancel(String taskId) {
-        if (stream != null) {
-            send(ControllerMessage.newBuilder().setCancel(CancelTask.newBuilder().setTaskId(taskId)).build());
-        }
+    /**
+     * Cancels {@code task}, fenced like it so that the agent refuses the cancel of a controller that
+     * lost the task's scope. The fence is the caller's own: another submit of the same task id (a new
+     * owner's re-send relayed through this controller) may have taken its place here.
+     */
+    void cancel(RunTask task) {
+        send(ControllerMessage.newBuilder().setCancel(CancelTask.newBuilder().setTaskId(task.getTaskId())
+                .setFencingScope(task.getFencingScope()).setFencingEpoch(task.getFencingEpoch())).build());
     }
 
-    void forget(String taskId) {
-        pending.remove(taskId);
+    /** Stops waiting for {@code p}; a later submit of the same task id that took its place stays. */
+    void forget(Pending p) {
+        pending.remove(p.task().getTaskId(), p);
     }
 
     void output(TaskOutput output) {
         Pending p = pending.get(output.getTaskId());
-        if (p != null) {
+        if (p == null) {
+            return;
+        }
+        boolean stdout = output.getStream().equals("stdout");
+        if (!output.hasFirstLine() || !(stdout || output.getStream().equals("stderr"))) {
             output.getLinesList().forEach(line -> p.output().onLine(output.getStream(), line));
+            return;
+        }
+        synchronized (p.lines()) {
+            long index = output.getFirstLine();
+            for (String line : output.getLinesList()) {
+                long have = stdout ? p.lines().stdout : p.lines().stderr;
+                if (index++ != have) {
+                    continue;
+                }
+                p.output().onLine(output.getStream(), line);
+                if (stdout) {
+                    p.lines().stdout++;
+                } else {
+                    p.lines().stderr++;
+                }
+            }
         }
     }
 
     void result(TaskResult result) {
-        Pending p = pending.remove(result.getTaskId());
-        if (p != null) {
+        Pending p = pending.get(result.getTaskId());
+        if (p == null) {
+            return;
+        }
+        boolean askAgain;
+        synchronized (p.lines()) {
+            boolean missing = result.hasStdoutLines() && (result.getStdoutLines() > p.lines().stdout
+                    || result.getStderrLines() > p.lines().stderr);
+            askAgain = missing && p.lines().asks++ < MAX_OUTPUT_ASKS;
+        }
+        if (askAgain) {
+            // lines went to a stream that broke: ask again, the agent answers from its journal with them first
+            send(ControllerMessage.newBuilder().setRun(p.toSend()).build());
+            return;
+        }
+        if (pending.remove(result.getTaskId(), p)) {
             p.result().complete(result);
         }
     }

@@ -133,13 +133,16 @@ public final class AgentTransport implements Transport {
             return new ExecResult(result.getExitCode(), result.getTimedOut(), result.getStderrTail(), Duration.ofMillis(result.getTookMillis()));
         }
 
-        /** Sends the task and waits for its result; an interrupt cancels it on the agent. */
+        /**
+         * Sends the task and waits for its result; an interrupt cancels it on the agent, with the task's
+         * fence (the agent refuses it when a newer owner has taken the scope).
+         */
         private TaskResult await(RunTask task, OutputListener output, Duration expected) {
             AgentLink.Pending pending = link.submit(task, output);
             try {
                 return pending.result().get(expected.plus(gateway.reconnectGrace()).toMillis(), TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
-                link.cancel(task.getTaskId());
+                link.cancel(task);
                 try {
                     pending.result().get(CANCEL_WAIT.toMillis(), TimeUnit.MILLISECONDS);
                 } catch (InterruptedException | ExecutionException | TimeoutException ignored) {
@@ -153,7 +156,7 @@ public final class AgentTransport implements Transport {
             } catch (ExecutionException e) {
                 throw new TransportException(serverId, "task failed: " + e.getCause(), e.getCause(), true);
             } finally {
-                link.forget(task.getTaskId());
+                link.forget(pending);
             }
         }
 
