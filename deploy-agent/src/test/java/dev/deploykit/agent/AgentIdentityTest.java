@@ -162,7 +162,10 @@ class AgentIdentityTest {
         Thread.sleep(3_000);
         assertTrue(gateway.connectedAgents().contains("web-1"), "the real agent was never displaced");
         Path marker = dir.resolve("root-web-1/after-the-attack");
-        assertEquals(0, touch("web-1", marker));
+        dev.deploykit.Deployment next = kit.start(dev.deploykit.DeployPlan.builder().action(dev.deploykit.Action.runScripts(
+                dev.deploykit.ScriptSet.of("s", dev.deploykit.Script.of("touch", Command.of("touch", marker.toString())))))
+                .targetServers("web-1").build());
+        assertEquals(dev.deploykit.DeploymentStatus.SUCCEEDED, next.await(Duration.ofMinutes(1)), "the real agent's next deployment");
         assertTrue(Files.exists(marker), "the command reached the real agent");
         assertFalse(Files.exists(dir.resolve("root-impostor-a/after-the-attack")));
         assertFalse(Files.exists(dir.resolve("root-impostor-b/after-the-attack")));

@@ -12,9 +12,11 @@ import dev.deploykit.NodeTask;
 import dev.deploykit.PlanValidationException;
 import dev.deploykit.spi.Controls;
 import dev.deploykit.spi.DeploymentRecord;
+import dev.deploykit.spi.NodeSession;
 import dev.deploykit.spi.support.DaemonThreads;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,6 +56,8 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
     private final Map<String, NodeTask> tasks = new LinkedHashMap<>();
     private final List<Consumer<DeployEvent>> listeners = new ArrayList<>();
     private final Set<Thread> nodeThreads = new HashSet<>();
+    /** Guarded by {@link #lock}: the open session of each node task in flight. */
+    private final Map<String, NodeSession> sessions = new HashMap<>();
     private boolean active;
     private boolean pauseRequested;
     private volatile boolean cancelRequested;
@@ -388,6 +392,17 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
         return cancelRequested;
     }
 
+    @Override
+    public void session(NodeTask task, NodeSession session) {
+        synchronized (lock) {
+            if (session == null) {
+                sessions.remove(task.taskId());
+            } else {
+                sessions.put(task.taskId(), session);
+            }
+        }
+    }
+
     private List<NodeTask> snapshot() {
         synchronized (lock) {
             return List.copyOf(tasks.values());
@@ -623,6 +638,9 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
             }
             detached = true;
             cancelRequested = true;
+            // what is running on the nodes belongs to the next owner, which re-sends it under the same
+            // keys: stop waiting for it, but never cancel it
+            sessions.values().forEach(NodeSession::abandon);
             nodeThreads.forEach(Thread::interrupt);
             lock.notifyAll();
             return true;

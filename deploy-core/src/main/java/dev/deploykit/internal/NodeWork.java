@@ -44,6 +44,9 @@ final class NodeWork {
         void output(NodeTask task, String stream, String line);
 
         boolean cancelled();
+
+        /** A session is open for this node's task (the run abandons it if the deployment is lost); null when it closed. */
+        void session(NodeTask task, NodeSession session);
     }
 
     /** A step failed; the node's task fails with this message. */
@@ -84,6 +87,7 @@ final class NodeWork {
             step.begin("connect");
             Server server = engine.registry().require(task.serverId());
             try (NodeSession session = engine.open(server)) {
+                reporter.session(task, session);
                 session.fence(task.deploymentId(), engine.store.epoch(task.deploymentId()));
                 if (session instanceof RelaySession) {
                     reporter.output(step.task, "stdout", "relayed: the node's agent is connected to another controller, which runs its steps");
@@ -112,6 +116,7 @@ final class NodeWork {
             log.warn("node {} failed: {}: {}", task.serverId(), e.getClass().getSimpleName(), why);
             return step.finish(NodeStatus.FAILED, (rollback ? "rollback failed: " : "") + step.task.step() + ": " + why);
         } finally {
+            reporter.session(task, null);
             Thread.interrupted();
             MDC.remove("server");
             MDC.remove("task");

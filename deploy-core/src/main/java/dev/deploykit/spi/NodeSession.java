@@ -51,6 +51,15 @@ public interface NodeSession extends AutoCloseable {
      */
     default void fence(String scope, long epoch) {}
 
+    /**
+     * This controller no longer owns the deployment the session works for: when the calling thread is
+     * interrupted next, stop waiting and send nothing more to the node (no cancel), because the
+     * command now belongs to the new owner, which may have sent it again under the same key. May be
+     * called from another thread. Default: ignored (the interrupt cancels as usual, which is right for
+     * nodes that keep no journal).
+     */
+    default void abandon() {}
+
     @Override
     void close();
 }

@@ -20,7 +20,7 @@ import java.time.Duration;
  * (and resumes what the database says is unfinished).
  *
  * <p>Args: {@code --url U --user U --password P --schema S --port P --ca F --cert F --key F --token T
- * --artifacts DIR [--start N] [--lease-ms MILLIS] [--id CONTROLLER_ID]}.
+ * --artifacts DIR [--start N] [--step-seconds S] [--lease-ms MILLIS] [--id CONTROLLER_ID]}.
  */
 public final class ControllerMain {
     public static void main(String[] args) throws Exception {
@@ -41,7 +41,7 @@ public final class ControllerMain {
                 Thread.sleep(100);
             }
             Deployment d = kit.start(DeployPlan.builder()
-                    .action(Action.runScripts(ScriptSet.of("slow", Script.of("count", Command.shell("echo run >> counter; sleep 3")))))
+                    .action(Action.runScripts(ScriptSet.of("slow", Script.of("count", Command.shell("echo run >> counter; sleep " + optional(args, "--step-seconds", "3"))))))
                     .targetSelector("role=app").batch(BatchSize.count(1)).build());
             System.out.println("started " + d.id());
         }

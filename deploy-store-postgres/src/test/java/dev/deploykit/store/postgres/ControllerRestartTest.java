@@ -160,6 +160,52 @@ class ControllerRestartTest {
         }
     }
 
+    /**
+     * Controller A, stopped with SIGSTOP past its lease while n1's 12 s step runs, wakes up after B
+     * took the deployment over: A detaches without sending anything to the node (no CancelTask), so
+     * the step B re-sent under the same key finishes, the deployment succeeds and each step ran once.
+     * Before, A's interrupted node thread cancelled the step and B's deployment failed.
+     */
+    @Test
+    void aControllerStoppedPastItsLeaseNeverCancelsTheStepItsSuccessorTookOver() throws Exception {
+        AgentFixtures.Pki pki = AgentFixtures.pki(dir);
+        String schema = PostgresFixture.newSchema();
+        int portA = freePort();
+        int portB = freePort();
+        List<String> argsA = controllerArgs(pki, schema, portA, "controller-a");
+        argsA.addAll(List.of("--start", "3", "--step-seconds", "12"));
+        Process controllerA = controller(argsA, "controller-a.log");
+        controller(controllerArgs(pki, schema, portB, "controller-b"), "controller-b.log");
+        for (String log : List.of("controller-a.log", "controller-b.log")) {
+            AgentFixtures.waitUntil(Duration.ofSeconds(60), () -> readQuietly(dir.resolve(log)).contains("controller up"), log);
+        }
+        String a = "127.0.0.1:" + portA;
+        String b = "127.0.0.1:" + portB;
+        startAgents(pki, a + "," + b);
+        AgentFixtures.waitUntil(Duration.ofSeconds(90), () -> Files.exists(dir.resolve("root-n1/counter")), "n1's step to start");
+        signal("STOP", controllerA);
+        Thread.sleep(8_000);
+        signal("CONT", controllerA);
+        awaitSuccessRunningEachStepOnce(schema);
+    }
+
+    private static void signal(String signal, Process p) throws Exception {
+        new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).inheritIO().start().waitFor();
+    }
+
+    private void awaitSuccessRunningEachStepOnce(String schema) throws Exception {
+        try (PostgresStore store = PostgresStore.builder(PostgresFixture.url()).user(PostgresFixture.user())
+                .password(PostgresFixture.password()).schema(schema).build()) {
+            AgentFixtures.waitUntil(Duration.ofMinutes(3), () -> store.deployments().stream().allMatch(d -> d.status().isTerminal()),
+                    "the deployment to finish");
+            DeploymentRecord d = store.deployments().get(0);
+            assertEquals(DeploymentStatus.SUCCEEDED, d.status(), store.tasks(d.id()).toString());
+            for (String id : List.of("n1", "n2", "n3")) {
+                assertEquals(List.of("run"), Files.readAllLines(dir.resolve("root-" + id + "/counter")), id + "'s step ran exactly once");
+            }
+        }
+    }
+
     private static String readQuietly(Path file) {
         try {
             return Files.exists(file) ? Files.readString(file) : "";

@@ -76,6 +76,8 @@ public final class AgentTransport implements Transport {
         private final AgentLink link;
         private String fenceScope = "";
         private long fenceEpoch;
+        /** Set from another thread when the controller lost the deployment. */
+        private volatile boolean abandoned;
 
         Session(String serverId, AgentLink link) {
             this.serverId = serverId;
@@ -142,6 +144,11 @@ public final class AgentTransport implements Transport {
             try {
                 return pending.result().get(expected.plus(gateway.reconnectGrace()).toMillis(), TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
+                if (abandoned) {
+                    // the new owner of the deployment may have re-sent this very task: leave it running
+                    Thread.currentThread().interrupt();
+                    throw new TransportException(serverId, "abandoned: this controller no longer owns the deployment", e, false);
+                }
                 link.cancel(task);
                 try {
                     pending.result().get(CANCEL_WAIT.toMillis(), TimeUnit.MILLISECONDS);
@@ -162,6 +169,11 @@ public final class AgentTransport implements Transport {
 
         private String newTaskId() {
             return UUID.randomUUID().toString();
+        }
+
+        @Override
+        public void abandon() {
+            abandoned = true;
         }
 
         @Override
