@@ -449,5 +449,21 @@ class AgentFaultsTest {
                     state.resolve("room").toString()), out).exitCode(), "a later step that needs the space runs");
             assertEquals(List.of("stdout: later step"), out.lines);
         }
+        // the same through a deployment that asks for rollback: nothing was changed, so it FAILED, naming the disk
+        Path bundle = dev.deploykit.format.script.ScriptBundle.builder("big", "1.0").script("install", "true")
+                .file("payload.bin", randomBytes(20 * 1024 * 1024)).writeTo(dir.resolve("big-1.0.tar.gz"));
+        controller.kit().packages().publish(bundle);
+        dev.deploykit.Deployment d = controller.kit().start(dev.deploykit.DeployPlan.builder()
+                .action(dev.deploykit.Action.install("big", "1.0")).targetServers("full").rollbackOnFailure(true).build());
+        assertEquals(dev.deploykit.DeploymentStatus.FAILED, d.await(Duration.ofMinutes(1)), d.tasks().toString());
+        assertTrue(d.tasks().get(0).message().contains("no space left on"), d.tasks().get(0).message());
+        dev.deploykit.DeployEvent last = d.events().get(d.events().size() - 1);
+        assertTrue(last.toString().contains("no node was changed"), last.toString());
+    }
+
+    private static byte[] randomBytes(int n) {
+        byte[] b = new byte[n];
+        new java.util.Random(7).nextBytes(b);
+        return b;
     }
 }

@@ -41,7 +41,10 @@ public final class ControllerMain {
                 Thread.sleep(100);
             }
             Deployment d = kit.start(DeployPlan.builder()
-                    .action(Action.runScripts(ScriptSet.of("slow", Script.of("count", Command.shell("echo run >> counter; sleep " + optional(args, "--step-seconds", "3"))))))
+                    .action(Action.runScripts(ScriptSet.of("slow", Script.of("count", Command.shell("echo run >> counter; i=0; "
+                            // a line a second: each is an event the owner appends, so a stale owner notices at once
+                            + "while [ $i -lt \"$1\" ]; do echo tick $i; sleep 1; i=$((i+1)); done",
+                            optional(args, "--step-seconds", "3"))))))
                     .targetSelector("role=app").batch(BatchSize.count(1)).build());
             System.out.println("started " + d.id());
         }
