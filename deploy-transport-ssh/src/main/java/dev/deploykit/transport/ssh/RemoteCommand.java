@@ -2,6 +2,7 @@ package dev.deploykit.transport.ssh;
 
 import dev.deploykit.Command;
 import dev.deploykit.spi.support.ProcessGroup;
+import dev.deploykit.spi.support.StepProcesses;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
@@ -33,15 +34,27 @@ final class RemoteCommand {
      * working directory defaults to the login directory.
      */
     static String render(Command command, String sudoUser) {
+        return render(command, sudoUser, null);
+    }
+
+    /**
+     * The remote command line, with every process it starts marked by {@code marker} in its
+     * environment ({@link StepProcesses#MARKER}), so that {@link #kill(long, String, String)} finds
+     * the ones that left its process group too (setsid children, double-forked daemons).
+     */
+    static String render(Command command, String sudoUser, String marker) {
         List<String> inner = new ArrayList<>(ProcessGroup.sudoPrefix(sudoUser));
         inner.add("/bin/sh");
         inner.add("-c");
         inner.add("echo \"" + PID_MARKER + "$$\" >&2; if [ -n \"$1\" ]; then cd -- \"$1\" || exit 126; fi; shift; exec \"$@\"");
         inner.add("dk");
         inner.add(command.cwd() == null ? "" : command.cwd());
-        if (!command.env().isEmpty()) {
+        if (!command.env().isEmpty() || marker != null) {
             inner.add("env");
             new TreeMap<>(command.env()).forEach((k, v) -> inner.add(k + "=" + v));
+            if (marker != null) {
+                inner.add(StepProcesses.MARKER + "=" + marker);
+            }
         }
         inner.addAll(command.argv());
         // setsid makes the shell a process group leader, so its pid is the group to kill; -w waits
@@ -49,12 +62,20 @@ final class RemoteCommand {
         return "if command -v setsid >/dev/null 2>&1; then exec setsid -w " + join(inner) + "; else exec " + join(inner) + "; fi";
     }
 
-    /** A command that kills the process group {@code pid} started by {@link #render}. */
-    static String kill(long pid, String sudoUser) {
+    /**
+     * A command that kills the process group {@code pid} started by {@link #render}, then every
+     * process whose environment carries {@code marker} (found in {@code /proc}), in a few rounds so
+     * that a process forked while the first round ran is caught by the next.
+     */
+    static String kill(long pid, String marker, String sudoUser) {
         List<String> argv = new ArrayList<>(ProcessGroup.sudoPrefix(sudoUser));
-        // env runs the kill binary: some shells' builtin kill (dash) does not take "--" before a negative pid
-        argv.add("env");
-        argv.addAll(ProcessGroup.killCommand(pid));
+        argv.addAll(List.of("/bin/sh", "-c", KILL_MARKED, "dk", Long.toString(pid), StepProcesses.MARKER + "=" + marker));
         return join(argv) + " 2>/dev/null; true";
     }
+
+    /** $1: the group leader's pid; $2: the MARKER=value line every process of the step has in its environ. */
+    private static final String KILL_MARKED = "env kill -KILL -- -\"$1\" \"$1\" 2>/dev/null; for round in 1 2 3; do "
+            + "for d in /proc/[0-9]*; do if tr '\\000' '\\n' < \"$d/environ\" 2>/dev/null | grep -qxF \"$2\"; then "
+            + "env kill -KILL \"${d#/proc/}\" 2>/dev/null; fi; done; done";
+
 }

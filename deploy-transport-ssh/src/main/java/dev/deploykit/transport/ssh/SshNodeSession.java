@@ -66,7 +66,8 @@ final class SshNodeSession implements NodeSession {
         Duration timeout = command.timeoutOr(Command.DEFAULT_TIMEOUT);
         transport.bulkhead.acquirePermission();
         long start = System.nanoTime();
-        try (ChannelExec channel = session.createExecChannel(RemoteCommand.render(command, user))) {
+        String marker = "ssh-" + java.util.UUID.randomUUID();
+        try (ChannelExec channel = session.createExecChannel(RemoteCommand.render(command, user, marker))) {
             Object lock = new Object();
             LineSink stdout = new LineSink("stdout", output, lock, 0);
             LineSink stderr = new LineSink("stderr", output, lock, ProcessRunner.STDERR_TAIL_LINES);
@@ -80,12 +81,12 @@ final class SshNodeSession implements NodeSession {
             boolean timedOut = false;
             try {
                 if (!closed.await(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
-                    kill(pid, user);
+                    kill(pid, marker, user);
                     timedOut = true;
                     channel.close(true);
                 }
             } catch (InterruptedException e) {
-                kill(pid, user);
+                kill(pid, marker, user);
                 channel.close(true);
                 Thread.currentThread().interrupt();
                 throw new TransportException(serverId, "cancelled: " + command.argv().get(0), e, false);
@@ -104,12 +105,12 @@ final class SshNodeSession implements NodeSession {
     }
 
     /** Kills the command's remote process group; waits briefly for its pid when it has not arrived yet. */
-    private void kill(PidFilter filter, String user) {
+    private void kill(PidFilter filter, String marker, String user) {
         long pid = filter.awaitPid(KILL_WAIT);
         if (pid <= 0) {
             return;
         }
-        try (ChannelExec killer = session.createExecChannel(RemoteCommand.kill(pid, user))) {
+        try (ChannelExec killer = session.createExecChannel(RemoteCommand.kill(pid, marker, user))) {
             killer.open().verify(KILL_WAIT);
             killer.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), KILL_WAIT);
         } catch (IOException e) {
