@@ -15,6 +15,8 @@ import java.util.TreeMap;
  */
 final class RemoteCommand {
     static final String PID_MARKER = "DKPID ";
+    /** The wrapper's last stderr line: {@code DKEXIT <status> <stdout pipe> <stderr pipe>}. */
+    static final String EXIT_MARKER = "DKEXIT ";
 
     private RemoteCommand() {}
 
@@ -46,7 +48,12 @@ final class RemoteCommand {
         List<String> inner = new ArrayList<>(ProcessGroup.sudoPrefix(sudoUser));
         inner.add("/bin/sh");
         inner.add("-c");
-        inner.add("echo \"" + PID_MARKER + "$$\" >&2; if [ -n \"$1\" ]; then cd -- \"$1\" || exit 126; fi; shift; exec \"$@\"");
+        // the command runs as a child (stdin handed over on fd 3, since an asynchronous command's own
+        // stdin is /dev/null), so that when it ends the wrapper can say so, naming the output pipes
+        // that children it left behind may still hold open (see kill(..., holders))
+        inner.add("echo \"" + PID_MARKER + "$$\" >&2; if [ -n \"$1\" ]; then cd -- \"$1\" || exit 126; fi; shift; "
+                + "exec 3<&0; \"$@\" <&3 3<&- & m=$!; exec 3<&-; wait \"$m\"; s=$?; "
+                + "echo \"" + EXIT_MARKER + "$s $(readlink /proc/$$/fd/1) $(readlink /proc/$$/fd/2)\" >&2; exit $s");
         inner.add("dk");
         inner.add(command.cwd() == null ? "" : command.cwd());
         if (!command.env().isEmpty() || marker != null) {
@@ -72,6 +79,23 @@ final class RemoteCommand {
         argv.addAll(List.of("/bin/sh", "-c", KILL_MARKED, "dk", Long.toString(pid), StepProcesses.MARKER + "=" + marker));
         return join(argv) + " 2>/dev/null; true";
     }
+
+    /**
+     * A command that kills the processes of a step that ended but left children holding its output
+     * open ({@code pipes}, as the wrapper's exit line names them), and prints how many it killed.
+     * Processes of the step that let go of the output (services started properly) are left alone.
+     */
+    static String killHolders(String marker, String pipes, String sudoUser) {
+        List<String> argv = new ArrayList<>(ProcessGroup.sudoPrefix(sudoUser));
+        argv.addAll(List.of("/bin/sh", "-c", KILL_HOLDERS, "dk", StepProcesses.MARKER + "=" + marker, pipes));
+        return join(argv) + " 2>/dev/null";
+    }
+
+    /** $1: the MARKER=value environ line; $2: the pipe names, space separated. Prints the number killed. */
+    private static final String KILL_HOLDERS = "n=0; for d in /proc/[0-9]*; do "
+            + "tr '\\000' '\\n' < \"$d/environ\" 2>/dev/null | grep -qxF \"$1\" || continue; "
+            + "for f in \"$d\"/fd/*; do l=$(readlink \"$f\" 2>/dev/null) || continue; case \" $2 \" in *\" $l \"*) "
+            + "env kill -KILL \"${d#/proc/}\" 2>/dev/null && n=$((n+1)); break;; esac; done; done; echo \"$n\"";
 
     /** $1: the group leader's pid; $2: the MARKER=value line every process of the step has in its environ. */
     private static final String KILL_MARKED = "env kill -KILL -- -\"$1\" \"$1\" 2>/dev/null; for round in 1 2 3; do "

@@ -79,11 +79,25 @@ final class SshNodeSession implements NodeSession {
             channel.addCloseFutureListener(f -> closed.countDown());
             channel.open().verify(CHANNEL_OPEN);
             boolean timedOut = false;
+            long deadline = System.nanoTime() + timeout.toNanos();
             try {
-                if (!closed.await(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
-                    kill(pid, marker, user);
-                    timedOut = true;
-                    channel.close(true);
+                while (!closed.await(Math.min(100_000_000L, Math.max(1, deadline - System.nanoTime())), TimeUnit.NANOSECONDS)) {
+                    if (System.nanoTime() >= deadline) {
+                        kill(pid, marker, user);
+                        timedOut = true;
+                        channel.close(true);
+                        break;
+                    }
+                    if (pid.exitedFor() > LINGER.toNanos()) {
+                        // the step ended, but children it left hold its output open, which keeps the channel open
+                        int killed = killHolders(marker, pid.pipes(), user);
+                        stderr.write(("deploykit: the step ended; killed " + killed + " process(es) it left holding its output open\n")
+                                .getBytes(StandardCharsets.UTF_8));
+                        if (!closed.await(KILL_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                            channel.close(true);
+                        }
+                        break;
+                    }
                 }
             } catch (InterruptedException e) {
                 kill(pid, marker, user);
@@ -93,6 +107,7 @@ final class SshNodeSession implements NodeSession {
             }
             // the exit status request precedes the close; give the close a moment to settle the streams
             channel.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), Duration.ofSeconds(1));
+            pid.close();
             stdout.close();
             stderr.close();
             Integer exit = channel.getExitStatus();
@@ -102,6 +117,22 @@ final class SshNodeSession implements NodeSession {
         } finally {
             transport.bulkhead.onComplete();
         }
+    }
+
+    /** How long a step's children may hold its output open after the step's main process ended. */
+    static final Duration LINGER = Duration.ofSeconds(2);
+
+    /** Kills the processes of an ended step that still hold its output pipes; returns how many. */
+    private int killHolders(String marker, String pipes, String user) {
+        StringBuilder out = new StringBuilder();
+        try (ChannelExec killer = session.createExecChannel(RemoteCommand.killHolders(marker, pipes, user))) {
+            killer.setOut(new LineSink("stdout", (stream, line) -> out.append(line), new Object(), 0));
+            killer.open().verify(KILL_WAIT);
+            killer.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), KILL_WAIT);
+        } catch (IOException e) {
+            throw new TransportException(serverId, "cannot end what the step left running: " + e.getMessage(), e, true);
+        }
+        return out.toString().trim().matches("[0-9]+") ? Integer.parseInt(out.toString().trim()) : 0;
     }
 
     /** Kills the command's remote process group; waits briefly for its pid when it has not arrived yet. */
@@ -218,7 +249,8 @@ final class SshNodeSession implements NodeSession {
             channel.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), CHANNEL_OPEN);
             if (last == null) {
                 String err = stderr.toString(StandardCharsets.UTF_8).lines()
-                        .filter(l -> !l.startsWith(RemoteCommand.PID_MARKER)).reduce("", (a, b) -> a + b + "\n").trim();
+                        .filter(l -> !l.startsWith(RemoteCommand.PID_MARKER) && !l.startsWith(RemoteCommand.EXIT_MARKER))
+                        .reduce("", (a, b) -> a + b + "\n").trim();
                 last = "exit " + channel.getExitStatus() + (err.isEmpty() ? "" : ": " + err);
             }
             return new Placement(last, Math.max(0, offset), path);
@@ -238,13 +270,19 @@ final class SshNodeSession implements NodeSession {
         // the connection is the transport's, reused by the next session to this node
     }
 
-    /** Passes stderr through, except the {@code DKPID} line the remote wrapper prints first. */
+    /**
+     * Passes stderr through, a line at a time, except the wrapper's own lines: the {@code DKPID}
+     * line it prints first (the process group to kill) and the {@code DKEXIT} line it prints when the
+     * step's main process ended (its output pipes, for children that still hold them).
+     */
     private static final class PidFilter extends OutputStream {
         private final OutputStream next;
-        private final ByteArrayOutputStream first = new ByteArrayOutputStream();
+        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
         private boolean seenFirstLine;
         private final CountDownLatch known = new CountDownLatch(1);
         private volatile long pid = -1;
+        private volatile long exitedAt;
+        private volatile String pipes = "";
 
         PidFilter(OutputStream next) {
             this.next = next;
@@ -260,34 +298,58 @@ final class SshNodeSession implements NodeSession {
             return pid;
         }
 
+        /** Nanoseconds since the step's main process ended; 0 while it runs. */
+        long exitedFor() {
+            long at = exitedAt;
+            return at == 0 ? 0 : System.nanoTime() - at;
+        }
+
+        /** The step's output pipes as the wrapper named them, space separated. */
+        String pipes() {
+            return pipes;
+        }
+
         @Override
         public void write(int b) throws IOException {
-            if (seenFirstLine) {
-                next.write(b);
-                return;
-            }
             if (b != '\n') {
-                first.write(b);
-                if (first.size() < 64) {
+                if (line.size() < LineSink.MAX_LINE) {
+                    line.write(b);
                     return;
                 }
             }
-            seenFirstLine = true;
-            String line = first.toString(StandardCharsets.UTF_8).replace("\r", "");
-            if (line.startsWith(RemoteCommand.PID_MARKER) && line.substring(RemoteCommand.PID_MARKER.length()).matches("[0-9]+")) {
-                pid = Long.parseLong(line.substring(RemoteCommand.PID_MARKER.length()));
+            String text = line.toString(StandardCharsets.UTF_8).replace("\r", "");
+            byte[] raw = line.toByteArray();
+            line.reset();
+            if (!seenFirstLine) {
+                seenFirstLine = true;
+                if (text.startsWith(RemoteCommand.PID_MARKER) && text.substring(RemoteCommand.PID_MARKER.length()).matches("[0-9]+")) {
+                    pid = Long.parseLong(text.substring(RemoteCommand.PID_MARKER.length()));
+                    known.countDown();
+                    return;
+                }
                 known.countDown();
-            } else {
-                known.countDown();
-                next.write(first.toByteArray());
-                next.write(b);
             }
+            if (text.startsWith(RemoteCommand.EXIT_MARKER) && text.matches(RemoteCommand.EXIT_MARKER + "[0-9]+( \\S+)*")) {
+                String[] parts = text.split(" ");
+                pipes = String.join(" ", java.util.Arrays.asList(parts).subList(2, parts.length));
+                exitedAt = System.nanoTime();
+                return;
+            }
+            next.write(raw);
+            next.write(b);
         }
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
             for (int i = off; i < off + len; i++) {
                 write(b[i]);
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (line.size() > 0) {
+                write('\n');
             }
         }
     }

@@ -54,15 +54,20 @@ class SshStepProcessesTest {
     }
 
     private static boolean running(String argvFragment) {
+        return !pids(argvFragment).isEmpty();
+    }
+
+    /** Pids of this machine's processes whose command line contains {@code argvFragment}. */
+    private static List<Long> pids(String argvFragment) {
         try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
-            return procs.filter(p -> p.getFileName().toString().matches("[0-9]+")).anyMatch(p -> {
+            return procs.filter(p -> p.getFileName().toString().matches("[0-9]+")).filter(p -> {
                 try {
                     return new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8).replace('\0', ' ')
                             .contains(argvFragment);
                 } catch (IOException e) {
                     return false;
                 }
-            });
+            }).map(p -> Long.parseLong(p.getFileName().toString())).toList();
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
@@ -85,6 +90,25 @@ class SshStepProcessesTest {
             ExecResult r = s.exec(escaping("71").withTimeout(Duration.ofSeconds(3)), OutputListener.IGNORE);
             assertTrue(r.timedOut());
             await(() -> !running("sleep 300.711") && !running("sleep 300.712"), "the escaped processes to be gone");
+        }
+    }
+
+    @Test
+    void aStepEndsWhenItsMainProcessEndsAndAChildHoldingItsOutputIsKilledWhileAProperDaemonIsLeftAlone() throws Exception {
+        try (SshTransport ssh = SshFixtures.transport(dir, userKey, hostKey, List.of(sshd.port()));
+                NodeSession s = ssh.open(SshFixtures.server("ssh-1", sshd, Files.createDirectories(dir.resolve("root"))))) {
+            List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+            long start = System.nanoTime();
+            ExecResult r = s.exec(Command.shell("sleep 30.731 & setsid sleep 30.732 >/dev/null 2>&1 < /dev/null & echo done; exit 3"),
+                    (stream, line) -> lines.add(stream + ": " + line));
+            long took = Duration.ofNanos(System.nanoTime() - start).toSeconds();
+            assertEquals(3, r.exitCode(), "the main process's exit code");
+            assertTrue(took < 10, "the step ended with its main process, not with the child (" + took + " s)");
+            assertTrue(lines.contains("stdout: done"), lines.toString());
+            assertTrue(lines.stream().anyMatch(l -> l.startsWith("stderr: deploykit: the step ended; killed 1 process(es)")), lines.toString());
+            await(() -> !running("sleep 30.731"), "the child that held the output to be gone");
+            assertTrue(running("sleep 30.732"), "a child that let go of the output is left running");
+            pids("sleep 30.732").forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
         }
     }
 
