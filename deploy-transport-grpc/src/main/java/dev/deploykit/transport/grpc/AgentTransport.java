@@ -100,9 +100,12 @@ public final class AgentTransport implements Transport {
                     .setEnsureArtifact(EnsureArtifact.newBuilder().setSha256(artifact.sha256()).setSize(artifact.size())).build();
             TaskResult result;
             // the agent may fetch this digest only while this task lives
-            try (ArtifactOffers.Offer offer = gateway.offer(link.agentId, artifact.sha256(), source)) {
+            ArtifactOffers.Offer offer = gateway.offer(link.agentId, artifact.sha256(), source);
+            try {
                 // a large artifact over a slow link takes a while: allow 10 s per MiB on top of the grace
                 result = await(task, OutputListener.IGNORE, Duration.ofSeconds(60 + artifact.size() / 100_000));
+            } finally {
+                offer.close();
             }
             if (!result.getError().isEmpty()) {
                 throw new TransportException(serverId, "agent could not place artifact " + artifact.sha256() + ": " + result.getError(), null, true);
