@@ -88,24 +88,28 @@ public final class PostgresFixture {
         return password;
     }
 
+    /** Schemas this JVM made: only these are dropped, so test runs sharing one database leave each other alone. */
+    private static final java.util.Set<String> made = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     /** A new schema name for a store of its own. */
     public static String newSchema() {
-        return "dk_" + UUID.randomUUID().toString().replace("-", "").substring(0, 16);
+        String schema = "dk_" + UUID.randomUUID().toString().replace("-", "").substring(0, 16);
+        made.add(schema);
+        return schema;
     }
 
-    /** Drops every schema the tests made. */
+    /**
+     * Drops the schemas this JVM's tests made and are done with. Call only when no store of this JVM
+     * is open any more (an {@code @AfterAll} of the last user). Other runs' schemas are left alone.
+     */
     public static void dropTestSchemas() throws SQLException {
         if (url == null) {
             return;
         }
-        try (Connection c = DriverManager.getConnection(url, user, password); Statement s = c.createStatement();
-                var rs = c.createStatement().executeQuery("select nspname from pg_namespace where nspname like 'dk\\_%'")) {
-            java.util.List<String> schemas = new java.util.ArrayList<>();
-            while (rs.next()) {
-                schemas.add(rs.getString(1));
-            }
-            for (String schema : schemas) {
+        try (Connection c = DriverManager.getConnection(url, user, password); Statement s = c.createStatement()) {
+            for (String schema : java.util.List.copyOf(made)) {
                 s.execute("drop schema if exists " + schema + " cascade");
+                made.remove(schema);
             }
         }
     }
