@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.deploykit.DeployKit;
 import dev.deploykit.Liveness;
 import dev.deploykit.ServerStatusChange;
+import dev.deploykit.store.memory.InMemoryStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -86,6 +87,25 @@ class AgentLivenessTest {
         assertEquals(Liveness.ONLINE, back.to());
         assertEquals(List.of("n1"), controller.kit().servers().list().stream().map(s -> s.id()).toList(), "the same server, not a second one");
         assertNull(heard.poll(), "one change per transition");
+    }
+
+    @Test
+    void heartbeatsWaitForTheFlushAndThePendingOnesAreWrittenWhenTheControllerCloses() throws Exception {
+        AgentFixtures.Pki pki = AgentFixtures.pki(dir);
+        InMemoryStore store = new InMemoryStore();
+        controller = AgentFixtures.Controller.start(AgentFixtures.gateway(pki).heartbeat(Duration.ofSeconds(1)).lastSeenFlush(Duration.ofHours(1)),
+                DeployKit.builder().store(store).artifactDir(dir.resolve("artifacts")));
+        agent = new AgentFixtures.AgentProcess(dir.resolve("n1"), AgentFixtures.tlsArgs(pki, AgentFixtures.tokenFile(dir, AgentFixtures.TOKEN),
+                controller.gateway().port(), "n1", dir.resolve("n1"), Files.createDirectories(dir.resolve("root")))).start();
+        controller.awaitConnected("n1");
+        Instant registered = store.server("n1").orElseThrow().lastSeen();
+        Thread.sleep(2_500);
+        assertEquals(registered, store.server("n1").orElseThrow().lastSeen(), "heartbeats are kept in memory until the flush");
+
+        controller.close();
+        controller = null;
+        Instant flushed = store.server("n1").orElseThrow().lastSeen();
+        assertTrue(flushed.isAfter(registered.plusSeconds(1)), "the pending heartbeats were written on close: " + registered + " -> " + flushed);
     }
 
     private static ServerStatusChange next(BlockingQueue<ServerStatusChange> heard) throws InterruptedException {
