@@ -100,6 +100,7 @@ public interface DeployKit extends AutoCloseable {
         private final Map<String, PackageFormat> formats = new LinkedHashMap<>();
         private Clock clock = Clock.systemUTC();
         private SecretSource secrets = SecretSource.none();
+        private LivenessOptions liveness = LivenessOptions.defaults();
 
         /** The formats that ship in core (script, deb, rpm) are registered from the start. */
         private Builder() {
@@ -155,14 +156,23 @@ public interface DeployKit extends AutoCloseable {
             return this;
         }
 
-        /** Clock for event and record timestamps. Default: system UTC. */
+        /**
+         * Thresholds of the {@link Liveness} rule and how often status listeners are told of changes.
+         * Default: {@link LivenessOptions#defaults()}.
+         */
+        public Builder liveness(LivenessOptions options) {
+            this.liveness = java.util.Objects.requireNonNull(options, "options");
+            return this;
+        }
+
+        /** Clock for event and record timestamps, and for {@link Liveness}. Default: system UTC. */
         public Builder clock(Clock clock) {
             this.clock = clock;
             return this;
         }
 
         public DeployKit build() {
-            return new Engine(store, artifactStore, artifactDir, transports, formats, secrets, clock);
+            return new Engine(store, artifactStore, artifactDir, transports, formats, secrets, clock, liveness);
         }
     }
 }

@@ -62,6 +62,10 @@ public record Server(
         return new Server(id, hostname, addresses, labels, binding, newFacts, inventory, seen);
     }
 
+    public Server withLastSeen(Instant seen) {
+        return new Server(id, hostname, addresses, labels, binding, facts, inventory, seen);
+    }
+
     /** This server with {@code pkg} recorded at {@code version}, or removed when version is null. */
     public Server withInstalled(String pkg, String version) {
         Map<String, String> copy = new HashMap<>(inventory);

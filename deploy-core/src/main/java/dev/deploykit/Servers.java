@@ -1,7 +1,10 @@
 package dev.deploykit;
 
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * Server management. Obtained from {@link DeployKit#servers()}. Thread-safe.
@@ -48,4 +51,38 @@ public interface Servers {
      * DeployKit knows, and returns the updated server.
      */
     Server refresh(String serverId);
+
+    /**
+     * Whether {@code serverId} answers now, by the {@link Liveness} rule on its stored
+     * {@link Server#lastSeen()} and this kit's {@link LivenessOptions}; an unknown id is a
+     * {@link NotFoundException}. Every controller on the store gives the same answer.
+     */
+    Liveness liveness(String serverId);
+
+    /**
+     * Calls {@code listener} with each change of a server's {@link Liveness} (ONLINE to STALE to
+     * OFFLINE, and back to ONLINE) that this controller sees, from a checker that reads every
+     * server every {@link LivenessOptions#checkEvery()} while at least one listener is registered.
+     * The first check after the first listener registers takes note of every status silently; a
+     * server registered later is reported with {@code from} null. Each controller on a shared store
+     * runs its own checker and tells its own listeners, so two controllers both report a change
+     * (each within one check interval of the other). Listeners run on the checker's thread, one at a
+     * time, and must not block; one that throws is logged and kept. Close the returned handle to stop
+     * listening.
+     *
+     * <pre>{@code
+     * try (AutoCloseable watching = kit.servers().onStatus(c -> log.info("{}: {} -> {}", c.serverId(), c.from(), c.to()))) {
+     *     ...
+     * }
+     * }</pre>
+     */
+    AutoCloseable onStatus(Consumer<ServerStatusChange> listener);
+
+    /**
+     * Records contact with servers (id to when they were heard from), for transports that hear from
+     * their nodes without DeployKit asking, like the agent gateway's heartbeats: call it once per
+     * batch, not per heartbeat. Only {@link Server#lastSeen()} changes, never backwards; unknown ids
+     * are skipped.
+     */
+    void recordSeen(Map<String, Instant> seen);
 }

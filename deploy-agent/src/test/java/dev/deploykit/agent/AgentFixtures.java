@@ -98,8 +98,13 @@ public final class AgentFixtures {
      */
     public record Controller(AgentGateway gateway, DeployKit kit) implements AutoCloseable {
         public static Controller start(AgentGateway.Builder builder, Path artifactDir) {
+            return start(builder, DeployKit.builder().artifactDir(artifactDir));
+        }
+
+        /** A controller whose kit is built from {@code kit} (store, liveness...) with the gateway's transport added. */
+        public static Controller start(AgentGateway.Builder builder, DeployKit.Builder kitBuilder) {
             AgentGateway gateway = builder.build();
-            DeployKit kit = DeployKit.builder().transport(gateway.transport()).artifactDir(artifactDir).build();
+            DeployKit kit = kitBuilder.transport(gateway.transport()).build();
             gateway.start(kit.servers());
             return new Controller(gateway, kit);
         }
@@ -178,6 +183,18 @@ public final class AgentFixtures {
                 }
             }
         }
+    }
+
+    /**
+     * Short online-status thresholds for tests: agents heartbeat every second, the gateway flushes
+     * every 500 ms, STALE after 3 s, OFFLINE after 6 s, checked every 200 ms.
+     */
+    public static final dev.deploykit.LivenessOptions FAST_LIVENESS = new dev.deploykit.LivenessOptions(Duration.ofSeconds(3),
+            Duration.ofSeconds(6), Duration.ofMillis(200));
+
+    /** {@code builder} with a 1 s heartbeat and a 500 ms last-seen flush, to go with {@link #FAST_LIVENESS}. */
+    public static AgentGateway.Builder fastHeartbeats(AgentGateway.Builder builder) {
+        return builder.heartbeat(Duration.ofSeconds(1)).lastSeenFlush(Duration.ofMillis(500));
     }
 
     /** Agent args for a TLS connection with the agent's own client certificate. */

@@ -8,6 +8,7 @@ import dev.deploykit.DeployPlan;
 import dev.deploykit.Deployment;
 import dev.deploykit.DeploymentStatus;
 import dev.deploykit.Groups;
+import dev.deploykit.LivenessOptions;
 import dev.deploykit.NodePreview;
 import dev.deploykit.NodeStatus;
 import dev.deploykit.NodeTask;
@@ -26,6 +27,7 @@ import dev.deploykit.spi.SecretSource;
 import dev.deploykit.spi.Store;
 import dev.deploykit.spi.Transport;
 import dev.deploykit.spi.support.DaemonThreads;
+import dev.deploykit.spi.support.LastSeenBatch;
 import dev.deploykit.store.fs.FileArtifactStore;
 import dev.deploykit.store.memory.InMemoryStore;
 import java.io.IOException;
@@ -70,16 +72,22 @@ public final class Engine implements DeployKit {
     private volatile Thread shutdownHook;
     private final Thread controlThread;
     private final ScheduledExecutorService takeover = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("deploykit-takeover-"));
+    /** Contacts with nodes noted by {@link ContactSession}s, written every {@link LivenessOptions#checkEvery()}. */
+    private final LastSeenBatch contacts;
+    private final ServerWatch watch;
+    private final ScheduledExecutorService livenessTimer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("deploykit-liveness-"));
 
     public Engine(Store store, ArtifactStore artifacts, Path artifactDir, Map<String, Transport> transports,
-            Map<String, PackageFormat> formats, SecretSource secrets, Clock clock) {
+            Map<String, PackageFormat> formats, SecretSource secrets, Clock clock, LivenessOptions liveness) {
         this.secrets = new Secrets(secrets);
         this.store = store != null ? store : new InMemoryStore();
         this.artifacts = artifacts != null ? artifacts : new FileArtifactStore(artifactDir != null ? artifactDir : tempDir());
         this.transports = Map.copyOf(transports);
         this.formats = Map.copyOf(formats);
         this.clock = clock;
-        this.servers = new ServerRegistry(this.store, this::probe);
+        this.watch = new ServerWatch(liveness);
+        this.contacts = new LastSeenBatch(this.store::updateLastSeen);
+        this.servers = new ServerRegistry(this.store, this::probe, clock, liveness, watch);
         this.groups = new GroupRegistry(this.store, servers);
         this.packages = new PackageRepository(this.store, this.artifacts, this.formats, clock);
         this.planner = new Planner(this.store, this.transports.keySet(), this.formats.keySet());
@@ -96,6 +104,18 @@ public final class Engine implements DeployKit {
                 log.warn("looking for deployments to take over failed: {}", e.getMessage());
             }
         }, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS));
+        long checkMillis = liveness.checkEvery().toMillis();
+        livenessTimer.scheduleWithFixedDelay(this::checkLiveness, checkMillis, checkMillis, TimeUnit.MILLISECONDS);
+    }
+
+    /** Writes the contacts noted since the last check, then tells status listeners what changed. */
+    private void checkLiveness() {
+        try {
+            contacts.flush();
+            watch.tick(store::servers, clock.instant());
+        } catch (RuntimeException e) {
+            log.warn("checking server liveness failed: {}", e.getMessage());
+        }
     }
 
     /**
@@ -325,7 +345,7 @@ public final class Engine implements DeployKit {
         if (relay.isPresent() && !t.reaches(server)) {
             return new RelaySession(relay.get(), server);
         }
-        return t.open(server);
+        return new ContactSession(t.open(server), server.id(), clock, contacts::seen);
     }
 
     PackageFormat format(String name) {
@@ -384,6 +404,7 @@ public final class Engine implements DeployKit {
             controlThread.interrupt();
         }
         takeover.shutdownNow();
+        livenessTimer.shutdownNow();
         if (relayWorker != null) {
             relayWorker.stop();
         }
@@ -398,6 +419,11 @@ public final class Engine implements DeployKit {
         }
         runThreads.shutdownNow();
         nodeThreads.shutdownNow();
+        try {
+            contacts.flush();
+        } catch (RuntimeException e) {
+            log.warn("cannot record the last contacts with {} servers: {}", contacts.pending(), e.getMessage());
+        }
         transports.values().forEach(t -> {
             try {
                 t.close();

@@ -1,18 +1,24 @@
 package dev.deploykit.internal;
 
 import dev.deploykit.ConflictException;
+import dev.deploykit.Liveness;
+import dev.deploykit.LivenessOptions;
 import dev.deploykit.NotFoundException;
 import dev.deploykit.Server;
 import dev.deploykit.ServerGroup;
+import dev.deploykit.ServerStatusChange;
 import dev.deploykit.Servers;
 import dev.deploykit.spi.DeploymentRecord;
 import dev.deploykit.spi.Store;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 
 /**
@@ -24,11 +30,17 @@ final class ServerRegistry implements Servers {
     final Object lock = new Object();
     private final Store store;
     private final UnaryOperator<Server> probe;
+    private final Clock clock;
+    private final LivenessOptions liveness;
+    private final ServerWatch watch;
 
     /** {@code probe} contacts a node and returns it with fresh facts and inventory. */
-    ServerRegistry(Store store, UnaryOperator<Server> probe) {
+    ServerRegistry(Store store, UnaryOperator<Server> probe, Clock clock, LivenessOptions liveness, ServerWatch watch) {
         this.store = store;
         this.probe = probe;
+        this.clock = clock;
+        this.liveness = liveness;
+        this.watch = watch;
     }
 
     @Override
@@ -112,5 +124,21 @@ final class ServerRegistry implements Servers {
 
     Server require(String serverId) {
         return get(serverId).orElseThrow(() -> new NotFoundException("server", serverId));
+    }
+
+    @Override
+    public Liveness liveness(String serverId) {
+        return Liveness.of(require(serverId), clock.instant(), liveness);
+    }
+
+    @Override
+    public AutoCloseable onStatus(Consumer<ServerStatusChange> listener) {
+        return watch.listen(java.util.Objects.requireNonNull(listener, "listener"));
+    }
+
+    /** Not under {@link #lock}: the store changes only lastSeen, and atomically, so it cannot undo another change. */
+    @Override
+    public void recordSeen(Map<String, Instant> seen) {
+        store.updateLastSeen(seen);
     }
 }

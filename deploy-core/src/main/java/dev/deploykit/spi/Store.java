@@ -6,7 +6,9 @@ import dev.deploykit.NodeTask;
 import dev.deploykit.Package;
 import dev.deploykit.Server;
 import dev.deploykit.ServerGroup;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -26,6 +28,19 @@ public interface Store extends AutoCloseable {
     List<Server> servers();
 
     boolean removeServer(String id);
+
+    /**
+     * Records when each server in {@code seen} (id to time) was last heard from, in one call: what
+     * a transport's batch of heartbeats or contacts comes to. Only {@link Server#lastSeen()} changes;
+     * a time older than the stored one is ignored (lastSeen never moves back), and an id that is not
+     * stored is skipped (it was removed). The default reads and puts each server; a store that
+     * several controllers share should do it in one statement, since every controller calls it once
+     * per flush interval.
+     */
+    default void updateLastSeen(Map<String, Instant> seen) {
+        seen.forEach((id, at) -> server(id).filter(s -> s.lastSeen() == null || s.lastSeen().isBefore(at))
+                .ifPresent(s -> putServer(s.withLastSeen(at))));
+    }
 
     void putGroup(ServerGroup group);
 

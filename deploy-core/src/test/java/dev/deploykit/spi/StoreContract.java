@@ -91,6 +91,22 @@ public abstract class StoreContract {
     }
 
     @Test
+    void updatesLastSeenOfManyServersInOneCallOnlyForward() {
+        Server labelled = server("a", "web").withInstalled("app", "1.0").withLastSeen(T0.plusSeconds(10));
+        store.putServer(labelled);
+        store.putServer(server("b", "db"));
+        store.putServer(server("c", "db").withLastSeen(T0.plusSeconds(10)));
+        Instant later = T0.plusSeconds(20).plusNanos(123_000);
+        store.updateLastSeen(Map.of("a", later, "b", T0.plusSeconds(5), "c", T0.plusSeconds(9), "gone", later));
+        assertEquals(labelled.withLastSeen(later), store.server("a").orElseThrow(), "only lastSeen changes, to the microsecond");
+        assertEquals(T0.plusSeconds(5), store.server("b").orElseThrow().lastSeen(), "a server never seen gets its first time");
+        assertEquals(T0.plusSeconds(10), store.server("c").orElseThrow().lastSeen(), "an older time does not move lastSeen back");
+        assertTrue(store.server("gone").isEmpty(), "an unknown id is skipped, not created");
+        store.updateLastSeen(Map.of());
+        assertEquals(3, store.servers().size());
+    }
+
+    @Test
     void storesGroupsWithMembersAndSelector() {
         ServerGroup group = new ServerGroup("web", Set.of("a", "b"), LabelSelector.parse("role=web"));
         store.putGroup(group);

@@ -9,6 +9,7 @@ import dev.deploykit.ServerGroup;
 import dev.deploykit.StoreException;
 import dev.deploykit.spi.DeploymentRecord;
 import dev.deploykit.spi.Store;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -48,6 +49,12 @@ public final class InMemoryStore implements Store {
     @Override
     public synchronized boolean removeServer(String id) {
         return servers.remove(id) != null;
+    }
+
+    /** Under the store's lock, so a concurrent put never sees half a batch. */
+    @Override
+    public synchronized void updateLastSeen(Map<String, Instant> seen) {
+        Store.super.updateLastSeen(seen);
     }
 
     @Override

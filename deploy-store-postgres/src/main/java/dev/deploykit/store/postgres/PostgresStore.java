@@ -12,7 +12,9 @@ import dev.deploykit.spi.DeploymentRecord;
 import dev.deploykit.spi.Relay;
 import dev.deploykit.spi.Store;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import javax.sql.DataSource;
 
@@ -40,6 +42,7 @@ public final class PostgresStore implements Store {
     private final Leases leases;
     private final DocumentTable<Server> servers;
     private final DocumentTable<ServerGroup> groups;
+    private final LastSeenUpdates lastSeen;
     private final PackageTable packages;
     private final EventLog events;
     private final DeploymentTable deployments;
@@ -52,6 +55,7 @@ public final class PostgresStore implements Store {
         this.leases = new Leases(db, b.controllerId != null ? b.controllerId : Leases.defaultControllerId(), b.lease);
         this.servers = new DocumentTable<>(db, "servers", "id", Server.class, Server::id, "server");
         this.groups = new DocumentTable<>(db, "server_groups", "name", ServerGroup.class, ServerGroup::name, "group");
+        this.lastSeen = new LastSeenUpdates(db);
         this.packages = new PackageTable(db);
         this.events = new EventLog(db, leases);
         this.deployments = new DeploymentTable(db, leases, events);
@@ -138,6 +142,12 @@ public final class PostgresStore implements Store {
     @Override
     public boolean removeServer(String id) {
         return servers.remove(id);
+    }
+
+    /** One statement per batch: see {@link LastSeenUpdates}. */
+    @Override
+    public void updateLastSeen(Map<String, Instant> seen) {
+        lastSeen.update(seen);
     }
 
     @Override

@@ -5,6 +5,8 @@ import dev.deploykit.Facts;
 import dev.deploykit.Server;
 import dev.deploykit.Servers;
 import dev.deploykit.spi.ArtifactStore;
+import dev.deploykit.spi.support.DaemonThreads;
+import dev.deploykit.spi.support.LastSeenBatch;
 import dev.deploykit.transport.grpc.proto.AgentMessage;
 import dev.deploykit.transport.grpc.proto.AgentServiceGrpc;
 import dev.deploykit.transport.grpc.proto.ArtifactChunk;
@@ -37,6 +39,8 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -70,6 +74,12 @@ import org.slf4j.LoggerFactory;
  * gateway.start(kit.servers());
  * }</pre>
  *
+ * <p>Heartbeats: agents send one every {@link Builder#heartbeat}; the gateway notes the time in
+ * memory and writes the whole batch to the store every {@link Builder#lastSeenFlush} with one
+ * {@link Servers#recordSeen} call (so {@link Server#lastSeen()}, and with it
+ * {@link dev.deploykit.Liveness}, is at most one flush interval behind). What is pending is written
+ * when the DeployKit closes this gateway's transport, and when the gateway closes.
+ *
  * <p>Thread-safe. The caller closes it (after the DeployKit that uses its transport).
  */
 public final class AgentGateway implements AutoCloseable {
@@ -85,6 +95,9 @@ public final class AgentGateway implements AutoCloseable {
     private final AgentTransport transport = new AgentTransport(this);
     private io.grpc.Server server;
     private Servers servers;
+    /** Heartbeats not written yet; null before start and once the kit's transport is closed. */
+    private volatile LastSeenBatch seen;
+    private final ScheduledExecutorService flusher = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("deploykit-gateway-seen-"));
 
     private AgentGateway(Builder options) {
         this.options = options;
@@ -107,6 +120,9 @@ public final class AgentGateway implements AutoCloseable {
             throw new IllegalStateException("the gateway is already started");
         }
         this.servers = registry;
+        this.seen = new LastSeenBatch(registry::recordSeen);
+        long flushMillis = options.lastSeenFlush.toMillis();
+        flusher.scheduleWithFixedDelay(this::flushSeen, flushMillis, flushMillis, TimeUnit.MILLISECONDS);
         NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.host, options.port), credentials())
                 .addService(ServerInterceptors.intercept(new Service(), new Authenticator(options.token, options.clientCa != null, revoked)))
                 .maxInboundMessageSize(options.maxMessageBytes)
@@ -207,8 +223,40 @@ public final class AgentGateway implements AutoCloseable {
         return options.reconnectGrace;
     }
 
+    /** Agent {@code agentId} was heard from now: noted in memory, written with the next flush. */
+    private void heardFrom(String agentId) {
+        LastSeenBatch batch = seen;
+        if (batch != null) {
+            batch.seen(agentId, Instant.now());
+        }
+    }
+
+    /** Writes the heartbeats noted since the last flush, in one store call; a failure is logged and retried next time. */
+    private void flushSeen() {
+        LastSeenBatch batch = seen;
+        if (batch == null) {
+            return;
+        }
+        try {
+            batch.flush();
+        } catch (RuntimeException e) {
+            log.warn("cannot record the heartbeats of {} agents (retried at the next flush): {}", batch.pending(), e.getMessage());
+        }
+    }
+
+    /**
+     * The DeployKit closes this gateway's transport before its store: write the pending heartbeats
+     * while the store is open, and record no more (the store is closed next).
+     */
+    void transportClosed() {
+        flusher.shutdownNow();
+        flushSeen();
+        seen = null;
+    }
+
     @Override
     public synchronized void close() {
+        flusher.shutdownNow();
         if (server != null) {
             server.shutdownNow();
             try {
@@ -217,6 +265,8 @@ public final class AgentGateway implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        flushSeen();
+        seen = null;
     }
 
     private void register(Server known, Hello hello, Facts facts, AgentIdentity identity) {
@@ -334,6 +384,9 @@ public final class AgentGateway implements AutoCloseable {
 
                 @Override
                 public void onNext(AgentMessage message) {
+                    if (link != null) {
+                        heardFrom(link.agentId);
+                    }
                     switch (message.getKindCase()) {
                         case HELLO -> hello(message.getHello());
                         case HEARTBEAT -> {
@@ -554,6 +607,7 @@ public final class AgentGateway implements AutoCloseable {
         private String token;
         private String controllerId = "controller";
         private Duration heartbeat = Duration.ofSeconds(10);
+        private Duration lastSeenFlush = Duration.ofSeconds(10);
         private Duration reconnectGrace = Duration.ofMinutes(2);
         private Duration keepAlive = Duration.ofSeconds(30);
         private int maxMessageBytes = 4 * 1024 * 1024;
@@ -662,6 +716,20 @@ public final class AgentGateway implements AutoCloseable {
         /** How often agents send heartbeats. Default 10 s. */
         public Builder heartbeat(Duration interval) {
             this.heartbeat = interval;
+            return this;
+        }
+
+        /**
+         * How often the heartbeats received are written to the store, all in one call
+         * ({@link Servers#recordSeen}): with N controllers, N writes per interval, whatever the
+         * number of agents. Keep heartbeat plus this interval below the kit's
+         * {@link dev.deploykit.LivenessOptions#staleAfter()}. Default 10 s.
+         */
+        public Builder lastSeenFlush(Duration interval) {
+            if (interval == null || interval.isNegative() || interval.isZero()) {
+                throw new IllegalArgumentException("lastSeenFlush must be positive, but was " + interval);
+            }
+            this.lastSeenFlush = interval;
             return this;
         }
 

@@ -40,6 +40,12 @@ public final class AgentTransport implements Transport {
         return "agent";
     }
 
+    /** Writes the heartbeats the gateway has not flushed yet (the DeployKit closes its store next); the gateway stays open. */
+    @Override
+    public void close() {
+        gateway.transportClosed();
+    }
+
     /** True while the server's agent is connected to this controller's gateway. */
     @Override
     public boolean reaches(Server server) {
