@@ -14,6 +14,8 @@ import dev.deploykit.NodeStatus;
 import dev.deploykit.NodeTask;
 import dev.deploykit.Server;
 import dev.deploykit.format.script.ScriptBundle;
+import dev.deploykit.agent.AgentFixtures;
+import dev.deploykit.transport.grpc.AgentGateway;
 import dev.deploykit.transport.local.LocalTransport;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -92,6 +94,78 @@ class RollbackRestartTest {
             resumed.tasks().forEach(t -> statuses.put(t.serverId(), t.status()));
             assertEquals(Map.of("n1", NodeStatus.ROLLED_BACK, "n2", NodeStatus.ROLLED_BACK, "n3", NodeStatus.ROLLED_BACK,
                     "n4", NodeStatus.CANCELLED), statuses);
+        }
+    }
+
+    /** A controller on {@code schema} with an agent gateway on {@code port}, started. */
+    private record AgentController(DeployKit kit, AgentGateway gateway) implements AutoCloseable {
+        static AgentController start(Path dir, AgentFixtures.Pki pki, String schema, int port) throws Exception {
+            for (int attempt = 0; ; attempt++) {
+                AgentGateway gateway = AgentFixtures.gateway(pki).port(port).build();
+                DeployKit kit = DeployKit.builder().store(PostgresFixture.freshStore().schema(schema).build())
+                        .transport(gateway.transport()).artifactDir(dir.resolve("artifacts")).build();
+                try {
+                    gateway.start(kit.servers());
+                    return new AgentController(kit, gateway);
+                } catch (java.io.UncheckedIOException e) {
+                    // the previous controller's port may take a moment to be free again
+                    kit.close();
+                    if (attempt > 50) {
+                        throw e;
+                    }
+                    Thread.sleep(100);
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            kit.close();
+            gateway.close();
+        }
+    }
+
+    @Test
+    void throughRealAgentsAResumedRollbackRunsEachInterruptedRollbackStepOnce() throws Exception {
+        String schema = PostgresFixture.newSchema();
+        AgentFixtures.Pki pki = AgentFixtures.pki(Files.createDirectories(dir.resolve("pki")));
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        List<AgentFixtures.AgentProcess> agents = new java.util.ArrayList<>();
+        String deploymentId;
+        try {
+            try (AgentController first = AgentController.start(dir, pki, schema, port)) {
+                for (String id : List.of("n1", "n2", "n3", "n4")) {
+                    agents.add(new AgentFixtures.AgentProcess(dir.resolve("state-" + id), AgentFixtures.tlsArgs(pki,
+                            AgentFixtures.tokenFile(dir, AgentFixtures.TOKEN), port, id, dir.resolve("state-" + id),
+                            Files.createDirectories(root(id)))).start());
+                }
+                AgentFixtures.waitUntil(Duration.ofSeconds(60), () -> first.gateway().connectedAgents().size() == 4, "four agents");
+                publish(first.kit(), "1.0", "; sleep 6");
+                publish(first.kit(), "2.0", "");
+                Deployment base = first.kit().start(DeployPlan.builder().action(Action.install("app", "1.0")).targetAll().build());
+                assertEquals(DeploymentStatus.SUCCEEDED, base.await(Duration.ofMinutes(1)), base.tasks().toString());
+                Files.writeString(root("n3").resolve("unhealthy"), "");
+                Deployment upgrade = first.kit().start(DeployPlan.builder().action(Action.install("app", "2.0")).targetAll()
+                        .canary(BatchSize.count(1)).batch(BatchSize.count(1)).rollbackOnFailure(true).build());
+                deploymentId = upgrade.id();
+                waitFor(upgrade, t -> t.step().equals("rollback:downgrade"), "a node to be in rollback:downgrade");
+            } // the controller stops while the agents run their 6 s downgrades
+            Files.delete(root("n3").resolve("unhealthy"));
+            try (AgentController second = AgentController.start(dir, pki, schema, port)) {
+                Deployment resumed = second.kit().deployment(deploymentId).orElseThrow();
+                assertEquals(DeploymentStatus.ROLLED_BACK, resumed.await(Duration.ofMinutes(2)), resumed.tasks().toString());
+                for (String id : List.of("n1", "n2", "n3")) {
+                    assertEquals("1.0", installed(id), id);
+                    assertEquals(List.of("install 1.0", "upgrade 2.0", "downgrade 1.0"), history(id),
+                            id + ": the interrupted rollback step ran once, answered from the agent's journal");
+                }
+                assertEquals(List.of("install 1.0"), history("n4"));
+            }
+        } finally {
+            agents.forEach(AgentFixtures.AgentProcess::close);
         }
     }
 
