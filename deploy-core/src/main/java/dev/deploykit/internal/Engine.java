@@ -7,6 +7,7 @@ import dev.deploykit.DeployKit;
 import dev.deploykit.DeployPlan;
 import dev.deploykit.Deployment;
 import dev.deploykit.DeploymentStatus;
+import dev.deploykit.DesiredState;
 import dev.deploykit.Groups;
 import dev.deploykit.NodePreview;
 import dev.deploykit.NodeStatus;
@@ -70,9 +71,13 @@ public final class Engine implements DeployKit {
     private volatile Thread shutdownHook;
     private final Thread controlThread;
     private final ScheduledExecutorService takeover = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("deploykit-takeover-"));
+    private final Reconciler reconciler;
+    private final DesiredStateService desired;
+    private final ScheduledExecutorService reconcileThread =
+            Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("deploykit-reconcile-"));
 
     public Engine(Store store, ArtifactStore artifacts, Path artifactDir, Map<String, Transport> transports,
-            Map<String, PackageFormat> formats, SecretSource secrets, Clock clock) {
+            Map<String, PackageFormat> formats, SecretSource secrets, Clock clock, java.time.Duration reconcileInterval) {
         this.secrets = new Secrets(secrets);
         this.store = store != null ? store : new InMemoryStore();
         this.artifacts = artifacts != null ? artifacts : new FileArtifactStore(artifactDir != null ? artifactDir : tempDir());
@@ -96,6 +101,15 @@ public final class Engine implements DeployKit {
                 log.warn("looking for deployments to take over failed: {}", e.getMessage());
             }
         }, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS));
+        this.reconciler = new Reconciler(this, this.store, clock);
+        this.desired = new DesiredStateService(this.store, servers, reconciler, clock, System.getProperty("user.name", "unknown"));
+        reconcileThread.scheduleWithFixedDelay(() -> {
+            try {
+                reconciler.pass();
+            } catch (RuntimeException e) {
+                log.warn("reconcile pass failed: {}", e.getMessage(), e);
+            }
+        }, reconcileInterval.toMillis(), reconcileInterval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -255,6 +269,11 @@ public final class Engine implements DeployKit {
     }
 
     @Override
+    public DesiredState desired() {
+        return desired;
+    }
+
+    @Override
     public List<NodePreview> preview(DeployPlan plan) {
         Planner.Resolved resolved = planner.resolve(plan);
         List<NodePreview> previews = new ArrayList<>();
@@ -384,6 +403,8 @@ public final class Engine implements DeployKit {
             controlThread.interrupt();
         }
         takeover.shutdownNow();
+        reconcileThread.shutdownNow();
+        reconciler.close();
         if (relayWorker != null) {
             relayWorker.stop();
         }
