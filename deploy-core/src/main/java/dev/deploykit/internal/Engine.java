@@ -107,7 +107,7 @@ public final class Engine implements DeployKit {
             try {
                 reconciler.pass();
             } catch (RuntimeException e) {
-                log.warn("reconcile pass failed: {}", e.getMessage(), e);
+                log.warn("reconcile pass failed: {}", e.getMessage());
             }
         }, reconcileInterval.toMillis(), reconcileInterval.toMillis(), TimeUnit.MILLISECONDS);
     }
