@@ -304,10 +304,15 @@ public final class Engine implements DeployKit {
         }
         DeployEvent first = new DeployEvent.DeploymentStatusChanged(id, 1, now, DeploymentStatus.PLANNED,
                 tasks.size() + " nodes in " + resolved.batches().size() + " batches");
-        store.createDeployment(record, tasks, first);
+        DeploymentRun run;
+        // Under the lock adoptUnfinished holds: between the store write and live.put, the takeover
+        // check would see an unfinished deployment this controller owns but does not run, and run it too.
+        synchronized (this) {
+            store.createDeployment(record, tasks, first);
+            run = new DeploymentRun(this, record, new LinkedHashMap<>(resolved.goals()), resolved.canary());
+            live.put(id, run);
+        }
         log.info("deployment {} planned: {} nodes in {} batches", id, tasks.size(), resolved.batches().size());
-        DeploymentRun run = new DeploymentRun(this, record, new LinkedHashMap<>(resolved.goals()), resolved.canary());
-        live.put(id, run);
         run.launch();
         return run;
     }
