@@ -105,11 +105,20 @@ final class Leases implements AutoCloseable {
     }
 
     void release(String deploymentId) {
-        Long epoch = held.remove(deploymentId);
+        release(held, "deployment " + deploymentId, "deployments", "id", deploymentId);
+    }
+
+    /**
+     * Forgets {@code key} in {@code holdings} and clears its owner in {@code table} when this
+     * controller still holds it under the same epoch. {@code table} and {@code keyColumn} are
+     * constants of this class, never input.
+     */
+    private void release(Map<String, Long> holdings, String what, String table, String keyColumn, String key) {
+        Long epoch = holdings.remove(key);
         if (epoch != null) {
-            db.run("release deployment " + deploymentId, h -> h.createUpdate(
-                    "update deployments set owner = null, lease_until = null where id = :d and owner = :me and epoch = :epoch")
-                    .bind("d", deploymentId).bind("me", controllerId).bind("epoch", epoch).execute());
+            db.run("release " + what, h -> h.createUpdate(("update %s set owner = null, lease_until = null "
+                    + "where %s = :k and owner = :me and epoch = :epoch").formatted(table, keyColumn))
+                    .bind("k", key).bind("me", controllerId).bind("epoch", epoch).execute());
         }
     }
 
@@ -128,12 +137,7 @@ final class Leases implements AutoCloseable {
 
     /** @see PostgresStore#releaseLease */
     void releaseNamed(String name) {
-        Long epoch = named.remove(name);
-        if (epoch != null) {
-            db.run("release lease " + name, h -> h.createUpdate(
-                    "update leases set owner = null, lease_until = null where name = :n and owner = :me and epoch = :epoch")
-                    .bind("n", name).bind("me", controllerId).bind("epoch", epoch).execute());
-        }
+        release(named, "lease " + name, "leases", "name", name);
     }
 
     /** A third of the lease: a controller whose leases ran out for as long is gone or cut off. */
