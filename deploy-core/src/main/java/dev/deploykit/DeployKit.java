@@ -11,6 +11,7 @@ import dev.deploykit.spi.Store;
 import dev.deploykit.spi.Transport;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,6 +47,9 @@ public interface DeployKit extends AutoCloseable {
     Groups groups();
 
     Packages packages();
+
+    /** Pinned versions per group, kept converged by the reconciler: {@code docs/desired-state.md}. */
+    DesiredState desired();
 
     /**
      * What {@code plan} would do on each targeted node, by batch, from the store alone: no node is
@@ -101,6 +105,7 @@ public interface DeployKit extends AutoCloseable {
         private Clock clock = Clock.systemUTC();
         private SecretSource secrets = SecretSource.none();
         private LivenessOptions liveness = LivenessOptions.defaults();
+        private Duration reconcileInterval = Duration.ofSeconds(30);
 
         /** The formats that ship in core (script, deb, rpm) are registered from the start. */
         private Builder() {
@@ -171,8 +176,20 @@ public interface DeployKit extends AutoCloseable {
             return this;
         }
 
+        /**
+         * How often the reconciler compares pins with the servers ({@link DesiredState}); it also runs
+         * on {@link DesiredState#reconcileNow()}. Default 30 s.
+         */
+        public Builder reconcileInterval(Duration interval) {
+            if (interval == null || interval.toMillis() < 1) {
+                throw new IllegalArgumentException("reconcileInterval must be at least 1 ms, but was " + interval);
+            }
+            this.reconcileInterval = interval;
+            return this;
+        }
+
         public DeployKit build() {
-            return new Engine(store, artifactStore, artifactDir, transports, formats, secrets, clock, liveness);
+            return new Engine(store, artifactStore, artifactDir, transports, formats, secrets, clock, liveness, reconcileInterval);
         }
     }
 }

@@ -71,11 +71,32 @@ public final class DeployPlan {
     }
 
     public static Builder builder() {
-        return new Builder();
+        return new Builder(false);
+    }
+
+    /**
+     * A builder for a rollout strategy: the how of a plan (canary, batches, concurrency, failure
+     * budget, hooks, health check, rollback, timeouts) without its what and where. Its action and
+     * target may stay unset; whoever runs the strategy fills them in, as a pin's reconciler does
+     * ({@link DesiredState#pin}). A strategy without an action cannot be started on its own.
+     *
+     * <pre>{@code
+     * DeployPlan strategy = DeployPlan.strategy().canary(BatchSize.count(1)).batch(BatchSize.percent(50))
+     *         .maxFailed(BatchSize.count(1)).build();
+     * kit.desired().pin("web", "web-app", "2.1.0", strategy);
+     * }</pre>
+     */
+    public static Builder strategy() {
+        return new Builder(true);
+    }
+
+    /** True for a strategy built by {@link #strategy()} without an action: it cannot run until one is filled in. */
+    public boolean isStrategyOnly() {
+        return action == null;
     }
 
     public Builder toBuilder() {
-        Builder b = new Builder();
+        Builder b = new Builder(false);
         b.name = name;
         b.action = action;
         b.all = target.all();
@@ -192,8 +213,11 @@ public final class DeployPlan {
         private final List<Command> afterHooks = new ArrayList<>();
         private HealthCheck healthCheck;
         private Duration stepTimeout = Command.DEFAULT_TIMEOUT;
+        private final boolean strategyOnly;
 
-        private Builder() {}
+        private Builder(boolean strategyOnly) {
+            this.strategyOnly = strategyOnly;
+        }
 
         public Builder name(String name) {
             this.name = Objects.requireNonNullElse(name, "");
@@ -202,6 +226,20 @@ public final class DeployPlan {
 
         public Builder action(Action action) {
             this.action = action;
+            return this;
+        }
+
+        /** Replaces the whole target (every server, groups, servers, selector, exclusions) with {@code target}. */
+        public Builder target(Target target) {
+            Checks.notNull("target", target);
+            all = target.all();
+            groups.clear();
+            groups.addAll(target.groups());
+            servers.clear();
+            servers.addAll(target.servers());
+            selector = target.selector();
+            exclude.clear();
+            exclude.addAll(target.exclude());
             return this;
         }
 
@@ -303,10 +341,10 @@ public final class DeployPlan {
 
         /** Validates and builds; a {@link PlanValidationException} names the first bad field. */
         public DeployPlan build() {
-            if (action == null) {
+            if (action == null && !strategyOnly) {
                 throw new PlanValidationException("action", "must be set");
             }
-            if (!all && groups.isEmpty() && servers.isEmpty() && selector.matchLabels().isEmpty()) {
+            if (!strategyOnly && !all && groups.isEmpty() && servers.isEmpty() && selector.matchLabels().isEmpty()) {
                 throw new PlanValidationException("target", "name at least one of all, groups, servers or selector");
             }
             checkIds("target.groups", groups);
@@ -327,7 +365,7 @@ public final class DeployPlan {
             if (batchFailureMode == null) {
                 throw new PlanValidationException("failurePolicy.batchFailureMode", "must be set");
             }
-            if (rollbackOnFailure && !(action instanceof Action.Install)) {
+            if (rollbackOnFailure && action != null && !(action instanceof Action.Install)) {
                 throw new PlanValidationException("failurePolicy.rollbackOnFailure",
                         "only install actions can be rolled back, but the action was " + action);
             }

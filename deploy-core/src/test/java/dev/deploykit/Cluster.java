@@ -22,8 +22,13 @@ final class Cluster implements AutoCloseable {
     final List<String> ids = new ArrayList<>();
 
     Cluster(Path dir, int nodes) {
+        this(dir, nodes, b -> b);
+    }
+
+    /** With {@code options} applied to the kit's builder (a clock, a reconcile interval...). */
+    Cluster(Path dir, int nodes, java.util.function.UnaryOperator<DeployKit.Builder> options) {
         this.dir = dir;
-        this.kit = DeployKit.builder().transport(LocalTransport.create()).artifactDir(dir.resolve("artifacts")).build();
+        this.kit = options.apply(DeployKit.builder().transport(LocalTransport.create()).artifactDir(dir.resolve("artifacts"))).build();
         for (int i = 1; i <= nodes; i++) {
             String id = String.format("n%02d", i);
             ids.add(id);

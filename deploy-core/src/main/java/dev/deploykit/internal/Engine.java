@@ -7,6 +7,7 @@ import dev.deploykit.DeployKit;
 import dev.deploykit.DeployPlan;
 import dev.deploykit.Deployment;
 import dev.deploykit.DeploymentStatus;
+import dev.deploykit.DesiredState;
 import dev.deploykit.Groups;
 import dev.deploykit.LivenessOptions;
 import dev.deploykit.NodePreview;
@@ -77,8 +78,14 @@ public final class Engine implements DeployKit {
     private final ServerWatch watch;
     private final ScheduledExecutorService livenessTimer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("deploykit-liveness-"));
 
+    private final Reconciler reconciler;
+    private final DesiredStateService desired;
+    private final ScheduledExecutorService reconcileThread =
+            Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("deploykit-reconcile-"));
+
     public Engine(Store store, ArtifactStore artifacts, Path artifactDir, Map<String, Transport> transports,
-            Map<String, PackageFormat> formats, SecretSource secrets, Clock clock, LivenessOptions liveness) {
+            Map<String, PackageFormat> formats, SecretSource secrets, Clock clock, LivenessOptions liveness,
+            java.time.Duration reconcileInterval) {
         this.secrets = new Secrets(secrets);
         this.store = store != null ? store : new InMemoryStore();
         this.artifacts = artifacts != null ? artifacts : new FileArtifactStore(artifactDir != null ? artifactDir : tempDir());
@@ -104,6 +111,15 @@ public final class Engine implements DeployKit {
                 log.warn("looking for deployments to take over failed: {}", e.getMessage());
             }
         }, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS));
+        this.reconciler = new Reconciler(this, this.store, clock);
+        this.desired = new DesiredStateService(this.store, servers, reconciler, clock, System.getProperty("user.name", "unknown"));
+        reconcileThread.scheduleWithFixedDelay(() -> {
+            try {
+                reconciler.pass();
+            } catch (RuntimeException e) {
+                log.warn("reconcile pass failed: {}", e.getMessage());
+            }
+        }, reconcileInterval.toMillis(), reconcileInterval.toMillis(), TimeUnit.MILLISECONDS);
         long checkMillis = liveness.checkEvery().toMillis();
         livenessTimer.scheduleWithFixedDelay(this::checkLiveness, checkMillis, checkMillis, TimeUnit.MILLISECONDS);
     }
@@ -275,6 +291,11 @@ public final class Engine implements DeployKit {
     }
 
     @Override
+    public DesiredState desired() {
+        return desired;
+    }
+
+    @Override
     public List<NodePreview> preview(DeployPlan plan) {
         Planner.Resolved resolved = planner.resolve(plan);
         List<NodePreview> previews = new ArrayList<>();
@@ -305,10 +326,15 @@ public final class Engine implements DeployKit {
         }
         DeployEvent first = new DeployEvent.DeploymentStatusChanged(id, 1, now, DeploymentStatus.PLANNED,
                 tasks.size() + " nodes in " + resolved.batches().size() + " batches");
-        store.createDeployment(record, tasks, first);
+        DeploymentRun run;
+        // Under the lock adoptUnfinished holds: between the store write and live.put, the takeover
+        // check would see an unfinished deployment this controller owns but does not run, and run it too.
+        synchronized (this) {
+            store.createDeployment(record, tasks, first);
+            run = new DeploymentRun(this, record, new LinkedHashMap<>(resolved.goals()), resolved.canary());
+            live.put(id, run);
+        }
         log.info("deployment {} planned: {} nodes in {} batches", id, tasks.size(), resolved.batches().size());
-        DeploymentRun run = new DeploymentRun(this, record, new LinkedHashMap<>(resolved.goals()), resolved.canary());
-        live.put(id, run);
         run.launch();
         return run;
     }
@@ -405,6 +431,8 @@ public final class Engine implements DeployKit {
         }
         takeover.shutdownNow();
         livenessTimer.shutdownNow();
+        reconcileThread.shutdownNow();
+        reconciler.close();
         if (relayWorker != null) {
             relayWorker.stop();
         }

@@ -36,6 +36,10 @@ final class Planner {
     }
 
     Resolved resolve(DeployPlan plan) {
+        if (plan.isStrategyOnly()) {
+            throw new PlanValidationException("action", "must be set: a strategy from DeployPlan.strategy() runs only once "
+                    + "an action is filled in (a pin does that: desired().pin(...))");
+        }
         List<Server> servers = targets(plan.target());
         for (Server s : servers) {
             if (!transports.contains(s.binding().scheme())) {

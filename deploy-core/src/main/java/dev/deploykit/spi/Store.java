@@ -4,12 +4,15 @@ import dev.deploykit.DeployEvent;
 import dev.deploykit.DeploymentStatus;
 import dev.deploykit.NodeTask;
 import dev.deploykit.Package;
+import dev.deploykit.Pin;
+import dev.deploykit.PinChange;
 import dev.deploykit.Server;
 import dev.deploykit.ServerGroup;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Where DeployKit keeps servers, groups, packages, deployments, node tasks and the event log.
@@ -90,6 +93,49 @@ public interface Store extends AutoCloseable {
 
     /** Events of a deployment with sequence number greater than {@code afterSeq}, in order. */
     List<DeployEvent> events(String deploymentId, long afterSeq);
+
+    // ---- desired state: pins, held servers and their history ----
+
+    /**
+     * Stores {@code pin}, replacing the pin of the same group and package, and appends {@code change}
+     * to the pin history, atomically.
+     */
+    void putPin(Pin pin, PinChange change);
+
+    /**
+     * Removes the pin of {@code packageName} on {@code group} and appends {@code change} to the pin
+     * history, atomically; false (and nothing appended) when there was no such pin.
+     */
+    boolean removePin(String group, String packageName, PinChange change);
+
+    /** All pins, by group then package name. */
+    List<Pin> pins();
+
+    /**
+     * Holds ({@code held} true) or releases a server and appends {@code change} to the pin history,
+     * atomically; false (and nothing appended) when the server already was in that state.
+     */
+    boolean holdServer(String serverId, boolean held, PinChange change);
+
+    /** Held servers, sorted. */
+    Set<String> heldServers();
+
+    /** The pin history, oldest first. */
+    List<PinChange> pinHistory();
+
+    /**
+     * Takes (or renews) the named lease for this store's controller, unless another controller holds it
+     * unexpired: a lease names work exactly one controller should do at a time, such as reconciling one
+     * pin ({@code pin:web/app}). The store keeps renewing a held lease until {@link #releaseLease} or
+     * close; a controller that dies loses it when it runs out. True when this controller holds it. A
+     * store used by one controller at a time keeps this default.
+     */
+    default boolean acquireLease(String name) {
+        return true;
+    }
+
+    /** Gives up the named lease, so another controller may take it at once. */
+    default void releaseLease(String name) {}
 
     // ---- several controllers on one store ----
     //

@@ -7,19 +7,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deploykit.Action;
 import dev.deploykit.Artifact;
+import dev.deploykit.BatchSize;
 import dev.deploykit.Binding;
+import dev.deploykit.Command;
 import dev.deploykit.DeployEvent;
 import dev.deploykit.DeployPlan;
 import dev.deploykit.DeploymentStatus;
+import dev.deploykit.HealthCheck;
 import dev.deploykit.LabelSelector;
 import dev.deploykit.NodeStatus;
 import dev.deploykit.NodeTask;
 import dev.deploykit.Package;
 import dev.deploykit.PackageMetadata;
+import dev.deploykit.Pin;
+import dev.deploykit.PinChange;
 import dev.deploykit.Server;
 import dev.deploykit.ServerGroup;
 import dev.deploykit.StoreException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
@@ -200,5 +206,70 @@ public abstract class StoreContract {
                 statusEvent("d1", 5, DeploymentStatus.SUCCEEDED));
         events.forEach(e -> store.append(e, null, null));
         assertEquals(events, store.events("d1", 1));
+    }
+
+    // ---- desired state ----
+
+    private static Pin pin(String group, String pkg, String version, Instant at) {
+        DeployPlan strategy = DeployPlan.strategy().canary(BatchSize.count(1)).batch(BatchSize.count(2))
+                .maxFailed(BatchSize.count(1)).rollbackOnFailure(true)
+                .healthCheck(HealthCheck.of(Command.of("true"), 2, Duration.ofSeconds(1))).build();
+        return new Pin(group, pkg, version, strategy.toBuilder().action(Action.install(pkg, version)).targetGroups(group).build(),
+                "alice", at);
+    }
+
+    private static PinChange change(PinChange.Kind kind, String group, String pkg, String version, String server, long second) {
+        return new PinChange(T0.plusSeconds(second), "alice", kind, group, pkg, version, server);
+    }
+
+    /** What a stored pin must keep; a DeployPlan has no equals, so its rollout fields are compared. */
+    private static String describe(Pin p) {
+        DeployPlan s = p.strategy();
+        return p.key() + " " + p.version() + " by " + p.pinnedBy() + " at " + p.pinnedAt() + ": " + s.action() + " on "
+                + s.target().groups() + ", canary " + s.canary() + ", batch " + s.batch() + ", maxFailed " + s.maxFailed()
+                + ", rollback " + s.rollbackOnFailure() + ", health " + s.healthCheck().retries() + " " + s.healthCheck().interval();
+    }
+
+    @Test
+    void storesReplacesAndRemovesPinsWithTheirHistory() {
+        PinChange first = change(PinChange.Kind.PIN, "web", "app", "1.0", null, 1);
+        store.putPin(pin("web", "app", "1.0", T0.plusSeconds(1)), first);
+        PinChange api = change(PinChange.Kind.PIN, "api", "app", "2.0", null, 2);
+        store.putPin(pin("api", "app", "2.0", T0.plusSeconds(2)), api);
+        PinChange replaced = change(PinChange.Kind.PIN, "web", "app", "1.1", null, 3);
+        Pin web11 = pin("web", "app", "1.1", T0.plusSeconds(3));
+        store.putPin(web11, replaced);
+
+        assertEquals(List.of(describe(pin("api", "app", "2.0", T0.plusSeconds(2))), describe(web11)),
+                store.pins().stream().map(StoreContract::describe).toList(), "by group, the later pin replacing the earlier");
+        PinChange unpin = change(PinChange.Kind.UNPIN, "web", "app", "1.1", null, 4);
+        assertTrue(store.removePin("web", "app", unpin));
+        assertFalse(store.removePin("web", "app", change(PinChange.Kind.UNPIN, "web", "app", "1.1", null, 5)));
+        assertEquals(List.of("api/app"), store.pins().stream().map(Pin::key).toList());
+        assertEquals(List.of(first, api, replaced, unpin), store.pinHistory(), "a refused removal is not in the history");
+    }
+
+    @Test
+    void holdsAndReleasesServersRecordingEachChangeOnce() {
+        PinChange holdB = change(PinChange.Kind.HOLD, null, null, null, "b", 1);
+        assertTrue(store.holdServer("b", true, holdB));
+        PinChange holdA = change(PinChange.Kind.HOLD, null, null, null, "a", 2);
+        assertTrue(store.holdServer("a", true, holdA));
+        assertFalse(store.holdServer("a", true, change(PinChange.Kind.HOLD, null, null, null, "a", 3)));
+        assertEquals(List.of("a", "b"), List.copyOf(store.heldServers()));
+        PinChange release = change(PinChange.Kind.RELEASE, null, null, null, "a", 4);
+        assertTrue(store.holdServer("a", false, release));
+        assertFalse(store.holdServer("c", false, change(PinChange.Kind.RELEASE, null, null, null, "c", 5)));
+        assertEquals(Set.of("b"), store.heldServers());
+        assertEquals(List.of(holdB, holdA, release), store.pinHistory());
+    }
+
+    @Test
+    void namedLeaseIsRenewedByItsHolderAndFreeAgainAfterRelease() {
+        assertTrue(store.acquireLease("pin:web/app"));
+        assertTrue(store.acquireLease("pin:web/app"), "its holder renews it");
+        assertTrue(store.acquireLease("pin:api/app"), "leases are by name");
+        store.releaseLease("pin:web/app");
+        assertTrue(store.acquireLease("pin:web/app"));
     }
 }

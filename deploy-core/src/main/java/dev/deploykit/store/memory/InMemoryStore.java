@@ -4,6 +4,8 @@ import dev.deploykit.DeployEvent;
 import dev.deploykit.DeploymentStatus;
 import dev.deploykit.NodeTask;
 import dev.deploykit.Package;
+import dev.deploykit.Pin;
+import dev.deploykit.PinChange;
 import dev.deploykit.Server;
 import dev.deploykit.ServerGroup;
 import dev.deploykit.StoreException;
@@ -17,6 +19,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.TreeMap;
 
 /**
@@ -30,6 +34,50 @@ public final class InMemoryStore implements Store {
     private final Map<String, DeploymentRecord> deployments = new LinkedHashMap<>();
     private final Map<String, Map<String, NodeTask>> tasks = new HashMap<>();
     private final Map<String, List<DeployEvent>> events = new HashMap<>();
+    /** Pins by group, then package name. */
+    private final Map<String, Map<String, Pin>> pins = new TreeMap<>();
+    private final Set<String> held = new TreeSet<>();
+    private final List<PinChange> pinHistory = new ArrayList<>();
+
+    @Override
+    public synchronized void putPin(Pin pin, PinChange change) {
+        pins.computeIfAbsent(pin.group(), g -> new TreeMap<>()).put(pin.packageName(), pin);
+        pinHistory.add(change);
+    }
+
+    @Override
+    public synchronized boolean removePin(String group, String packageName, PinChange change) {
+        Map<String, Pin> byPackage = pins.get(group);
+        if (byPackage == null || byPackage.remove(packageName) == null) {
+            return false;
+        }
+        pinHistory.add(change);
+        return true;
+    }
+
+    @Override
+    public synchronized List<Pin> pins() {
+        return pins.values().stream().flatMap(m -> m.values().stream()).toList();
+    }
+
+    @Override
+    public synchronized boolean holdServer(String serverId, boolean hold, PinChange change) {
+        boolean changed = hold ? held.add(serverId) : held.remove(serverId);
+        if (changed) {
+            pinHistory.add(change);
+        }
+        return changed;
+    }
+
+    @Override
+    public synchronized Set<String> heldServers() {
+        return java.util.Collections.unmodifiableSortedSet(new TreeSet<>(held));
+    }
+
+    @Override
+    public synchronized List<PinChange> pinHistory() {
+        return List.copyOf(pinHistory);
+    }
 
     @Override
     public synchronized void putServer(Server server) {

@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
  * {@code epoch} columns of {@code deployments}: acquiring (and taking over expired leases, which
  * raises the fencing epoch), releasing, and a background thread that renews the leases of the
  * deployments it holds every third of the lease. It remembers the epoch it holds each deployment
- * under, which the event log checks every append against.
+ * under, which the event log checks every append against. Named leases ({@code leases} table, for
+ * work such as reconciling one pin) follow the same rules and are renewed by the same thread.
  *
  * <p>It starts renewing when made; {@link PostgresStore#close} closes it, which stops the renewer
  * thread (the {@link Database} it uses is closed separately). Thread-safe: the held epochs are in a
@@ -38,6 +39,8 @@ final class Leases implements AutoCloseable {
     private final Duration lease;
     /** Deployments this controller owns, with the fencing epoch it owns each under. */
     private final Map<String, Long> held = new ConcurrentHashMap<>();
+    /** Named leases this controller holds, with the epoch it holds each under. */
+    private final Map<String, Long> named = new ConcurrentHashMap<>();
     private final ScheduledExecutorService renewer;
 
     Leases(Database db, String controllerId, Duration lease) {
@@ -102,12 +105,39 @@ final class Leases implements AutoCloseable {
     }
 
     void release(String deploymentId) {
-        Long epoch = held.remove(deploymentId);
+        release(held, "deployment " + deploymentId, "deployments", "id", deploymentId);
+    }
+
+    /**
+     * Forgets {@code key} in {@code holdings} and clears its owner in {@code table} when this
+     * controller still holds it under the same epoch. {@code table} and {@code keyColumn} are
+     * constants of this class, never input.
+     */
+    private void release(Map<String, Long> holdings, String what, String table, String keyColumn, String key) {
+        Long epoch = holdings.remove(key);
         if (epoch != null) {
-            db.run("release deployment " + deploymentId, h -> h.createUpdate(
-                    "update deployments set owner = null, lease_until = null where id = :d and owner = :me and epoch = :epoch")
-                    .bind("d", deploymentId).bind("me", controllerId).bind("epoch", epoch).execute());
+            db.run("release " + what, h -> h.createUpdate(("update %s set owner = null, lease_until = null "
+                    + "where %s = :k and owner = :me and epoch = :epoch").formatted(table, keyColumn))
+                    .bind("k", key).bind("me", controllerId).bind("epoch", epoch).execute());
         }
+    }
+
+    /** @see PostgresStore#acquireLease */
+    boolean acquireNamed(String name) {
+        Optional<Long> epoch = db.query("acquire lease " + name, h -> h.createQuery("""
+                insert into leases as l (name, owner, lease_until, epoch) values (:n, :me, now() + make_interval(secs => :secs), 1)
+                on conflict (name) do update set owner = :me, lease_until = excluded.lease_until,
+                       epoch = case when l.owner = :me and l.epoch = :held then l.epoch else l.epoch + 1 end
+                 where l.owner is null or l.lease_until is null or l.lease_until < now() or (l.owner = :me and l.epoch = :held)
+                returning epoch""").bind("n", name).bind("me", controllerId).bind("secs", seconds())
+                .bind("held", named.getOrDefault(name, -1L)).mapTo(Long.class).findOne());
+        epoch.ifPresentOrElse(e -> named.put(name, e), () -> named.remove(name));
+        return epoch.isPresent();
+    }
+
+    /** @see PostgresStore#releaseLease */
+    void releaseNamed(String name) {
+        release(named, "lease " + name, "leases", "name", name);
     }
 
     /** A third of the lease: a controller whose leases ran out for as long is gone or cut off. */
@@ -131,6 +161,19 @@ final class Leases implements AutoCloseable {
                 }
             } catch (RuntimeException ex) {
                 log.warn("cannot renew the lease on deployment {}: {}", e.getKey(), ex.getMessage());
+            }
+        }
+        for (Map.Entry<String, Long> e : named.entrySet()) {
+            try {
+                int renewed = db.query("renew lease " + e.getKey(), h -> h.createUpdate(
+                        "update leases set lease_until = now() + make_interval(secs => :secs) where name = :n and owner = :me and epoch = :epoch")
+                        .bind("secs", seconds()).bind("n", e.getKey()).bind("me", controllerId).bind("epoch", e.getValue()).execute());
+                if (renewed == 0) {
+                    named.remove(e.getKey(), e.getValue());
+                    log.warn("lease {}: another controller has taken it over", e.getKey());
+                }
+            } catch (RuntimeException ex) {
+                log.warn("cannot renew lease {}: {}", e.getKey(), ex.getMessage());
             }
         }
     }

@@ -4,6 +4,8 @@ import dev.deploykit.DeployEvent;
 import dev.deploykit.DeploymentStatus;
 import dev.deploykit.NodeTask;
 import dev.deploykit.Package;
+import dev.deploykit.Pin;
+import dev.deploykit.PinChange;
 import dev.deploykit.Server;
 import dev.deploykit.ServerGroup;
 import dev.deploykit.StoreException;
@@ -16,6 +18,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import javax.sql.DataSource;
 
 /**
@@ -44,6 +47,7 @@ public final class PostgresStore implements Store {
     private final DocumentTable<ServerGroup> groups;
     private final LastSeenUpdates lastSeen;
     private final PackageTable packages;
+    private final PinTable pins;
     private final EventLog events;
     private final DeploymentTable deployments;
     private final Notifier notifier;
@@ -57,6 +61,7 @@ public final class PostgresStore implements Store {
         this.groups = new DocumentTable<>(db, "server_groups", "name", ServerGroup.class, ServerGroup::name, "group");
         this.lastSeen = new LastSeenUpdates(db);
         this.packages = new PackageTable(db);
+        this.pins = new PinTable(db);
         this.events = new EventLog(db, leases);
         this.deployments = new DeploymentTable(db, leases, events);
         this.notifier = new Notifier(PostgresRelay.channel(b.schema), b.url, b.user, b.password);
@@ -195,6 +200,53 @@ public final class PostgresStore implements Store {
     @Override
     public boolean removePackage(String name, String version) {
         return packages.remove(name, version);
+    }
+
+    // ---- desired state ----
+
+    @Override
+    public void putPin(Pin pin, PinChange change) {
+        pins.put(pin, change);
+    }
+
+    @Override
+    public boolean removePin(String group, String packageName, PinChange change) {
+        return pins.remove(group, packageName, change);
+    }
+
+    @Override
+    public List<Pin> pins() {
+        return pins.list();
+    }
+
+    @Override
+    public boolean holdServer(String serverId, boolean held, PinChange change) {
+        return pins.hold(serverId, held, change);
+    }
+
+    @Override
+    public Set<String> heldServers() {
+        return pins.held();
+    }
+
+    @Override
+    public List<PinChange> pinHistory() {
+        return pins.history();
+    }
+
+    /**
+     * Takes the named lease if nobody holds it unexpired (or renews this controller's own); it is then
+     * renewed with the deployments' leases until released, and runs out a lease length after this
+     * controller stops.
+     */
+    @Override
+    public boolean acquireLease(String name) {
+        return leases.acquireNamed(name);
+    }
+
+    @Override
+    public void releaseLease(String name) {
+        leases.releaseNamed(name);
     }
 
     // ---- deployments, tasks, events ----
