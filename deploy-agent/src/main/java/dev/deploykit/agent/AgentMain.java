@@ -12,6 +12,10 @@ public final class AgentMain {
         AgentConfig config;
         try {
             config = AgentConfig.parse(args);
+        } catch (AgentConfig.Done done) {
+            System.out.print(done.getMessage());
+            System.exit(done.exitCode);
+            return;
         } catch (IllegalArgumentException e) {
             System.err.println("deploy-agent: " + e.getMessage());
             System.exit(2);
