@@ -673,6 +673,9 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
             }
             failed.forEach(t -> update(t.nextAttempt(engine.clock.instant())));
             rollout.retried();
+            // a pause that outlived the last attempt (asked for while its last batch ran) is over: a
+            // retry is a new start
+            pauseRequested = false;
             launch();
         }
     }
