@@ -97,6 +97,17 @@ public abstract class StoreContract {
     }
 
     @Test
+    void keepsTheCordonOfAServerAcrossLastSeenUpdates() {
+        store.putServer(server("a", "web").withCordoned(true));
+        store.putServer(server("b", "web"));
+        store.updateLastSeen(Map.of("a", T0, "b", T0));
+        assertTrue(store.server("a").orElseThrow().cordoned());
+        assertFalse(store.server("b").orElseThrow().cordoned());
+        store.putServer(store.server("a").orElseThrow().withCordoned(false));
+        assertFalse(store.server("a").orElseThrow().cordoned());
+    }
+
+    @Test
     void updatesLastSeenOfManyServersInOneCallOnlyForward() {
         Server labelled = server("a", "web").withInstalled("app", "1.0").withLastSeen(T0.plusSeconds(10));
         store.putServer(labelled);
