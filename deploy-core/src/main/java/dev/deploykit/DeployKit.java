@@ -48,6 +48,9 @@ public interface DeployKit extends AutoCloseable {
 
     Packages packages();
 
+    /** Script sets saved by name and version, for {@link Action#runScripts(String, String)}. */
+    ScriptSets scriptSets();
+
     /** Pinned versions per group, kept converged by the reconciler: {@code docs/desired-state.md}. */
     DesiredState desired();
 

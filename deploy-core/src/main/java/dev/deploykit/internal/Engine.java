@@ -16,6 +16,7 @@ import dev.deploykit.NodeTask;
 import dev.deploykit.NotFoundException;
 import dev.deploykit.Packages;
 import dev.deploykit.PreviewOptions;
+import dev.deploykit.ScriptSets;
 import dev.deploykit.Server;
 import dev.deploykit.Servers;
 import dev.deploykit.spi.ArtifactStore;
@@ -65,6 +66,7 @@ public final class Engine implements DeployKit {
     private final ServerRegistry servers;
     private final GroupRegistry groups;
     private final PackageRepository packages;
+    private final ScriptSetRegistry scriptSets;
     private final Planner planner;
     final ExecutorService nodeThreads = Executors.newCachedThreadPool(DaemonThreads.factory("deploykit-node-"));
     final ExecutorService runThreads = Executors.newCachedThreadPool(DaemonThreads.factory("deploykit-run-"));
@@ -100,6 +102,7 @@ public final class Engine implements DeployKit {
         this.servers = new ServerRegistry(this.store, this::probe, clock, liveness, watch);
         this.groups = new GroupRegistry(this.store, servers);
         this.packages = new PackageRepository(this.store, this.artifacts, this.formats, clock);
+        this.scriptSets = new ScriptSetRegistry(this.store);
         this.planner = new Planner(this.store, this.transports.keySet(), this.formats.keySet());
         this.relayWorker = this.store.relay().map(relay -> new RelayWorker(this, relay, takeover)).orElse(null);
         if (relayWorker != null) {
@@ -291,6 +294,11 @@ public final class Engine implements DeployKit {
     @Override
     public Packages packages() {
         return packages;
+    }
+
+    @Override
+    public ScriptSets scriptSets() {
+        return scriptSets;
     }
 
     @Override

@@ -5,6 +5,7 @@ import dev.deploykit.DeployPlan;
 import dev.deploykit.NodeTask;
 import dev.deploykit.Package;
 import dev.deploykit.PlanValidationException;
+import dev.deploykit.ScriptSet;
 import dev.deploykit.Server;
 import dev.deploykit.ServerGroup;
 import dev.deploykit.Target;
@@ -143,6 +144,11 @@ final class Planner {
             servers.forEach(s -> goals.put(s.id(), new NodeGoal.RemoveGoal(remove.packageName(), format)));
         } else if (action instanceof Action.RunScripts scripts) {
             servers.forEach(s -> goals.put(s.id(), new NodeGoal.ScriptsGoal(scripts.scripts(), null)));
+        } else if (action instanceof Action.RunStoredScripts stored) {
+            ScriptSet set = store.scriptSet(stored.name(), stored.version())
+                    .orElseThrow(() -> new PlanValidationException("action", "script set " + stored.name() + " " + stored.version()
+                            + " is not saved; saved versions: " + store.scriptSetVersions(stored.name())));
+            servers.forEach(s -> goals.put(s.id(), new NodeGoal.ScriptsGoal(set, stored.version())));
         } else if (action instanceof Action.Rollback rollback) {
             String pkgName = packageName(rollback);
             String format = formatOf(pkgName);
