@@ -7,6 +7,8 @@ package dev.deploykit;
  *   <li>{@link Install}: install or upgrade (or downgrade) a published package version;</li>
  *   <li>{@link Remove}: remove a package;</li>
  *   <li>{@link RunScripts}: run a {@link ScriptSet} in order;</li>
+ *   <li>{@link RunStoredScripts}: run a script set saved in {@link DeployKit#scriptSets()}, by name
+ *       and version;</li>
  *   <li>{@link Rollback}: return every node an earlier deployment changed to the version it had
  *       before that deployment.</li>
  * </ul>
@@ -23,6 +25,15 @@ public sealed interface Action {
 
     static Action runScripts(ScriptSet scripts) {
         return new RunScripts(scripts);
+    }
+
+    /**
+     * Runs version {@code version} of the script set saved as {@code name}; the set is looked up
+     * when the plan is previewed or started (a version not saved is a {@link PlanValidationException}
+     * on {@code action}), and the deployment stores only the reference.
+     */
+    static Action runScripts(String name, String version) {
+        return new RunStoredScripts(name, version);
     }
 
     static Action rollback(String deploymentId) {
@@ -53,6 +64,16 @@ public sealed interface Action {
         public RunScripts {
             if (scripts == null) {
                 throw new PlanValidationException("action", "runScripts needs a script set");
+            }
+        }
+    }
+
+    /** Run each script of the saved set {@code name} at {@code version} in order. */
+    record RunStoredScripts(String name, String version) implements Action {
+        public RunStoredScripts {
+            if (name == null || name.isBlank() || version == null || version.isBlank()) {
+                throw new PlanValidationException("action", "runScripts needs a saved script set's name and version, but was "
+                        + name + " " + version);
             }
         }
     }

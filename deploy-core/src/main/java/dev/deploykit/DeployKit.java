@@ -48,14 +48,27 @@ public interface DeployKit extends AutoCloseable {
 
     Packages packages();
 
+    /** Script sets saved by name and version, for {@link Action#runScripts(String, String)}. */
+    ScriptSets scriptSets();
+
     /** Pinned versions per group, kept converged by the reconciler: {@code docs/desired-state.md}. */
     DesiredState desired();
 
     /**
      * What {@code plan} would do on each targeted node, by batch, from the store alone: no node is
-     * contacted. Unknown groups, servers or packages are a {@link PlanValidationException}.
+     * contacted. Unknown groups, servers or packages are a {@link PlanValidationException}. Servers
+     * the target matched but that the deployment would leave out (cordoned ones) follow, with batch
+     * -1 and {@link NodePreview#leftOut()} saying why.
      */
-    List<NodePreview> preview(DeployPlan plan);
+    default List<NodePreview> preview(DeployPlan plan) {
+        return preview(plan, PreviewOptions.stored());
+    }
+
+    /**
+     * As {@link #preview(DeployPlan)}; with {@link PreviewOptions#live()} the current version of each
+     * ONLINE node in the deployment is read from the node itself (nothing is changed on it or stored).
+     */
+    List<NodePreview> preview(DeployPlan plan, PreviewOptions options);
 
     /**
      * Stores a new deployment of {@code plan} with every node task, then runs it in the background.

@@ -27,6 +27,8 @@ public record ReconcileDecision(Instant at, Kind kind, String pin, String server
         BACKING_OFF,
         /** The server differs, but is held out of convergence ({@link DesiredState#hold}). */
         HELD,
+        /** The server differs, but is cordoned ({@link Servers#cordon}): no new deployment goes to it. */
+        CORDONED,
         /** The server is in two groups whose pins want different versions of the package: left alone. */
         CONFLICT,
         /** The server reached its pinned version (after a repair, or by itself). */

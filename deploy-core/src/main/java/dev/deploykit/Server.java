@@ -17,6 +17,9 @@ import java.util.Map;
  * @param facts     OS facts last seen, {@link Facts#UNKNOWN} until the node was contacted
  * @param inventory installed package name to version, as last seen by DeployKit
  * @param lastSeen  when the node was last contacted, or null
+ * @param cordoned  kept out of new deployments and of convergence ({@link Servers#cordon}); changed
+ *                  only by {@link Servers#cordon} and {@link Servers#uncordon}, which
+ *                  {@link Servers#update} keeps as it was
  */
 public record Server(
         String id,
@@ -26,7 +29,8 @@ public record Server(
         Binding binding,
         Facts facts,
         Map<String, String> inventory,
-        Instant lastSeen) {
+        Instant lastSeen,
+        boolean cordoned) {
 
     public Server {
         Checks.id("server id", id);
@@ -39,13 +43,19 @@ public record Server(
         inventory = Map.copyOf(inventory);
     }
 
+    /** A server that is not cordoned. */
+    public Server(String id, String hostname, List<String> addresses, Map<String, String> labels, Binding binding, Facts facts,
+            Map<String, String> inventory, Instant lastSeen) {
+        this(id, hostname, addresses, labels, binding, facts, inventory, lastSeen, false);
+    }
+
     /** A new server with no facts or inventory yet. */
     public static Server of(String id, Binding binding, Map<String, String> labels) {
         return new Server(id, id, List.of(), labels, binding, Facts.UNKNOWN, Map.of(), null);
     }
 
     public Server withLabels(Map<String, String> newLabels) {
-        return new Server(id, hostname, addresses, newLabels, binding, facts, inventory, lastSeen);
+        return new Server(id, hostname, addresses, newLabels, binding, facts, inventory, lastSeen, cordoned);
     }
 
     public Server withLabel(String key, String value) {
@@ -55,15 +65,20 @@ public record Server(
     }
 
     public Server withBinding(Binding newBinding) {
-        return new Server(id, hostname, addresses, labels, newBinding, facts, inventory, lastSeen);
+        return new Server(id, hostname, addresses, labels, newBinding, facts, inventory, lastSeen, cordoned);
     }
 
     public Server withFacts(Facts newFacts, Instant seen) {
-        return new Server(id, hostname, addresses, labels, binding, newFacts, inventory, seen);
+        return new Server(id, hostname, addresses, labels, binding, newFacts, inventory, seen, cordoned);
     }
 
     public Server withLastSeen(Instant seen) {
-        return new Server(id, hostname, addresses, labels, binding, facts, inventory, seen);
+        return new Server(id, hostname, addresses, labels, binding, facts, inventory, seen, cordoned);
+    }
+
+    /** This server, cordoned or not. */
+    public Server withCordoned(boolean value) {
+        return new Server(id, hostname, addresses, labels, binding, facts, inventory, lastSeen, value);
     }
 
     /** This server with {@code pkg} recorded at {@code version}, or removed when version is null. */
@@ -74,6 +89,6 @@ public record Server(
         } else {
             copy.put(pkg, version);
         }
-        return new Server(id, hostname, addresses, labels, binding, facts, copy, lastSeen);
+        return new Server(id, hostname, addresses, labels, binding, facts, copy, lastSeen, cordoned);
     }
 }

@@ -16,8 +16,47 @@ public interface Servers {
     /** Adds a new server; an id already registered is a {@link ConflictException}. */
     Server register(Server server);
 
-    /** Replaces a registered server (labels, binding...); an unknown id is a {@link NotFoundException}. */
+    /**
+     * Replaces a registered server (labels, binding...); an unknown id is a {@link NotFoundException}.
+     * Its {@link Server#cordoned()} flag is kept as stored: only {@link #cordon} and {@link #uncordon}
+     * change it, so a transport re-registering what it learnt cannot lift a cordon.
+     */
     Server update(Server server);
+
+    /**
+     * Keeps new work off a server: deployments started from now on leave it out of their target (a
+     * plan naming it in {@code targetServers} is refused with a {@link PlanValidationException}), a
+     * {@link DeployKit#preview preview} lists it as left out, and the reconciler skips it with a
+     * {@code CORDONED} decision. Deployments already running keep their task on it. Cordoning twice
+     * is harmless; an unknown id is a {@link NotFoundException}.
+     *
+     * <pre>{@code
+     * kit.servers().cordon("web-3");      // maintenance: nothing new lands on web-3
+     * ...
+     * kit.servers().uncordon("web-3");
+     * }</pre>
+     */
+    Server cordon(String serverId);
+
+    /** Lets new deployments and convergence reach the server again; harmless when it was not cordoned. */
+    Server uncordon(String serverId);
+
+    /**
+     * Cordons the server, then waits until none of its node tasks is running (DISPATCHED or RUNNING
+     * in an unfinished deployment, on any controller of the store), for at most {@code timeout}.
+     * True when the server is drained; false when running tasks remained at the timeout (it stays
+     * cordoned, so calling again waits again). Tasks still PENDING in a deployment that started
+     * before the cordon are not waited for: {@code cancel()} or {@code remove(id, true)} that
+     * deployment if they must not run. Interrupting the caller ends the wait with an
+     * {@link InterruptedException}.
+     *
+     * <pre>{@code
+     * if (!kit.servers().drain("web-3", Duration.ofMinutes(5))) {
+     *     throw new IllegalStateException("web-3 still busy");
+     * }
+     * }</pre>
+     */
+    boolean drain(String serverId, java.time.Duration timeout) throws InterruptedException;
 
     /** Sets one label; an unknown id is a {@link NotFoundException}. */
     Server label(String serverId, String key, String value);

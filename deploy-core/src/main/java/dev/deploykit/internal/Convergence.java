@@ -94,6 +94,10 @@ final class Convergence {
             return new Verdict(ReconcileDecision.Kind.HELD, id + " is held: leaving " + pin.packageName() + " " + shown
                     + " (pinned " + pin.version() + ")");
         }
+        if (server.cordoned()) {
+            return new Verdict(ReconcileDecision.Kind.CORDONED, id + " is cordoned: leaving " + pin.packageName() + " " + shown
+                    + " (pinned " + pin.version() + ")");
+        }
         if (conflict.isPresent()) {
             return new Verdict(ReconcileDecision.Kind.CONFLICT, conflictMessage(pin, conflict.get(), id) + ": left alone");
         }

@@ -15,6 +15,8 @@ import dev.deploykit.NodeStatus;
 import dev.deploykit.NodeTask;
 import dev.deploykit.NotFoundException;
 import dev.deploykit.Packages;
+import dev.deploykit.PreviewOptions;
+import dev.deploykit.ScriptSets;
 import dev.deploykit.Server;
 import dev.deploykit.Servers;
 import dev.deploykit.spi.ArtifactStore;
@@ -64,6 +66,7 @@ public final class Engine implements DeployKit {
     private final ServerRegistry servers;
     private final GroupRegistry groups;
     private final PackageRepository packages;
+    private final ScriptSetRegistry scriptSets;
     private final Planner planner;
     final ExecutorService nodeThreads = Executors.newCachedThreadPool(DaemonThreads.factory("deploykit-node-"));
     final ExecutorService runThreads = Executors.newCachedThreadPool(DaemonThreads.factory("deploykit-run-"));
@@ -75,6 +78,7 @@ public final class Engine implements DeployKit {
     private final ScheduledExecutorService takeover = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("deploykit-takeover-"));
     /** Contacts with nodes noted by {@link ContactSession}s, written every {@link LivenessOptions#checkEvery()}. */
     private final LastSeenBatch contacts;
+    private final LivenessOptions liveness;
     private final ServerWatch watch;
     private final ScheduledExecutorService livenessTimer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("deploykit-liveness-"));
 
@@ -92,11 +96,13 @@ public final class Engine implements DeployKit {
         this.transports = Map.copyOf(transports);
         this.formats = Map.copyOf(formats);
         this.clock = clock;
+        this.liveness = liveness;
         this.watch = new ServerWatch(liveness);
         this.contacts = new LastSeenBatch(this.store::updateLastSeen);
         this.servers = new ServerRegistry(this.store, this::probe, clock, liveness, watch);
         this.groups = new GroupRegistry(this.store, servers);
         this.packages = new PackageRepository(this.store, this.artifacts, this.formats, clock);
+        this.scriptSets = new ScriptSetRegistry(this.store);
         this.planner = new Planner(this.store, this.transports.keySet(), this.formats.keySet());
         this.relayWorker = this.store.relay().map(relay -> new RelayWorker(this, relay, takeover)).orElse(null);
         if (relayWorker != null) {
@@ -291,24 +297,28 @@ public final class Engine implements DeployKit {
     }
 
     @Override
+    public ScriptSets scriptSets() {
+        return scriptSets;
+    }
+
+    @Override
     public DesiredState desired() {
         return desired;
     }
 
     @Override
-    public List<NodePreview> preview(DeployPlan plan) {
+    public List<NodePreview> preview(DeployPlan plan, PreviewOptions options) {
         Planner.Resolved resolved = planner.resolve(plan);
-        List<NodePreview> previews = new ArrayList<>();
-        for (int b = 0; b < resolved.batches().size(); b++) {
-            for (String id : resolved.batches().get(b)) {
-                Server server = resolved.servers().stream().filter(s -> s.id().equals(id)).findFirst().orElseThrow();
-                NodeGoal goal = resolved.goals().get(id);
-                String current = NodeWork.packageName(goal).map(n -> server.inventory().get(n)).orElse(null);
-                previews.add(new NodePreview(id, current, goal.targetVersion(), NodeWork.isNoop(goal, current), b,
-                        resolved.canary() && b == 0));
-            }
+        return new Previewer(clock.instant(), liveness, this::queryInstalled).preview(resolved, store::server,
+                java.util.Objects.requireNonNull(options, "options"));
+    }
+
+    /** The installed version of {@code packageName} read from the node now; nothing is stored. */
+    private String queryInstalled(Server server, String packageName, String formatName) {
+        try (NodeSession session = open(server)) {
+            NodeContext ctx = new NodeContext(session.facts(), session.root(), null);
+            return NodeWork.query(session, format(formatName), ctx, packageName, "preview-" + UUID.randomUUID());
         }
-        return previews;
     }
 
     @Override
@@ -404,7 +414,7 @@ public final class Engine implements DeployKit {
                 }
             }
             return new Server(server.id(), server.hostname(), server.addresses(), server.labels(), server.binding(),
-                    facts, inventory, clock.instant());
+                    facts, inventory, clock.instant(), server.cordoned());
         }
     }
 

@@ -11,8 +11,8 @@ sealed interface NodeGoal {
     /** Remove the package, whose format is {@code format}. */
     record RemoveGoal(String packageName, String format) implements NodeGoal {}
 
-    /** Run scripts in order. */
-    record ScriptsGoal(ScriptSet scripts) implements NodeGoal {}
+    /** Run scripts in order; {@code version} is the stored set's version, null for a set given inline. */
+    record ScriptsGoal(ScriptSet scripts, String version) implements NodeGoal {}
 
     /** Nothing to do (e.g. a rollback of a node the original deployment did not change). */
     record NoGoal(String reason) implements NodeGoal {}

@@ -5,6 +5,7 @@ import dev.deploykit.DeployPlan;
 import dev.deploykit.NodeTask;
 import dev.deploykit.Package;
 import dev.deploykit.PlanValidationException;
+import dev.deploykit.ScriptSet;
 import dev.deploykit.Server;
 import dev.deploykit.ServerGroup;
 import dev.deploykit.Target;
@@ -22,8 +23,17 @@ import java.util.TreeMap;
  * node's goal. Preview and start both call this, which is what makes a preview agree with the run.
  */
 final class Planner {
-    /** The plan resolved: servers by id, batches of ids, a goal per server id. */
-    record Resolved(List<Server> servers, List<List<String>> batches, boolean canary, Map<String, NodeGoal> goals) {}
+    /**
+     * The plan resolved: servers by id, batches of ids, a goal per server id, and the servers the
+     * target matched but that were left out (cordoned ones), by id, with the reason.
+     */
+    record Resolved(List<Server> servers, List<List<String>> batches, boolean canary, Map<String, NodeGoal> goals,
+            Map<String, String> leftOut) {}
+
+    /** Why a cordoned server that a group, selector or {@code targetAll()} matched is not in the deployment. */
+    static String cordonedReason(String serverId) {
+        return "server " + serverId + " is cordoned: left out of new deployments (uncordon it to include it)";
+    }
 
     private final Store store;
     private final Set<String> transports;
@@ -40,7 +50,8 @@ final class Planner {
             throw new PlanValidationException("action", "must be set: a strategy from DeployPlan.strategy() runs only once "
                     + "an action is filled in (a pin does that: desired().pin(...))");
         }
-        List<Server> servers = targets(plan.target());
+        Map<String, String> leftOut = new TreeMap<>();
+        List<Server> servers = targets(plan.target(), leftOut);
         for (Server s : servers) {
             if (!transports.contains(s.binding().scheme())) {
                 throw new PlanValidationException("target", "server " + s.id() + " is bound to transport '"
@@ -50,7 +61,7 @@ final class Planner {
         Map<String, NodeGoal> goals = goals(plan.action(), servers);
         int canary = plan.canary().roundUp(servers.size());
         return new Resolved(servers, batches(servers.stream().map(Server::id).toList(), canary, plan.batch().roundUp(servers.size())),
-                canary > 0, goals);
+                canary > 0, goals, Map.copyOf(leftOut));
     }
 
     /**
@@ -77,7 +88,7 @@ final class Planner {
         return batches;
     }
 
-    private List<Server> targets(Target target) {
+    private List<Server> targets(Target target, Map<String, String> leftOut) {
         Map<String, Server> all = new TreeMap<>();
         store.servers().forEach(s -> all.put(s.id(), s));
         Map<String, Server> chosen = new TreeMap<>();
@@ -94,6 +105,10 @@ final class Planner {
             if (s == null) {
                 throw new PlanValidationException("target.servers", "unknown server '" + id + "'");
             }
+            if (s.cordoned()) {
+                throw new PlanValidationException("target.servers", "server '" + id + "' is cordoned; uncordon it "
+                        + "(servers().uncordon(\"" + id + "\")) before deploying to it by name");
+            }
             chosen.put(id, s);
         }
         all.values().stream().filter(target.selector()::matches).forEach(s -> chosen.put(s.id(), s));
@@ -103,8 +118,15 @@ final class Planner {
             }
             chosen.remove(id);
         }
+        chosen.values().removeIf(s -> {
+            if (s.cordoned()) {
+                leftOut.put(s.id(), cordonedReason(s.id()));
+            }
+            return s.cordoned();
+        });
         if (chosen.isEmpty()) {
-            throw new PlanValidationException("target", "matches no server");
+            throw new PlanValidationException("target", leftOut.isEmpty() ? "matches no server"
+                    : "matches no server that is not cordoned (cordoned: " + String.join(", ", leftOut.keySet()) + ")");
         }
         return List.copyOf(chosen.values());
     }
@@ -121,7 +143,12 @@ final class Planner {
             String format = formatOf(remove.packageName());
             servers.forEach(s -> goals.put(s.id(), new NodeGoal.RemoveGoal(remove.packageName(), format)));
         } else if (action instanceof Action.RunScripts scripts) {
-            servers.forEach(s -> goals.put(s.id(), new NodeGoal.ScriptsGoal(scripts.scripts())));
+            servers.forEach(s -> goals.put(s.id(), new NodeGoal.ScriptsGoal(scripts.scripts(), null)));
+        } else if (action instanceof Action.RunStoredScripts stored) {
+            ScriptSet set = store.scriptSet(stored.name(), stored.version())
+                    .orElseThrow(() -> new PlanValidationException("action", "script set " + stored.name() + " " + stored.version()
+                            + " is not saved; saved versions: " + store.scriptSetVersions(stored.name())));
+            servers.forEach(s -> goals.put(s.id(), new NodeGoal.ScriptsGoal(set, stored.version())));
         } else if (action instanceof Action.Rollback rollback) {
             String pkgName = packageName(rollback);
             String format = formatOf(pkgName);

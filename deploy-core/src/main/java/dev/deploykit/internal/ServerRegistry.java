@@ -3,6 +3,7 @@ package dev.deploykit.internal;
 import dev.deploykit.ConflictException;
 import dev.deploykit.Liveness;
 import dev.deploykit.LivenessOptions;
+import dev.deploykit.NodeStatus;
 import dev.deploykit.NotFoundException;
 import dev.deploykit.Server;
 import dev.deploykit.ServerGroup;
@@ -11,7 +12,9 @@ import dev.deploykit.Servers;
 import dev.deploykit.spi.DeploymentRecord;
 import dev.deploykit.spi.Store;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -56,7 +59,50 @@ final class ServerRegistry implements Servers {
 
     @Override
     public Server update(Server server) {
-        return modify(server.id(), old -> server);
+        return modify(server.id(), old -> server.withCordoned(old.cordoned()));
+    }
+
+    @Override
+    public Server cordon(String serverId) {
+        return modify(serverId, s -> s.withCordoned(true));
+    }
+
+    @Override
+    public Server uncordon(String serverId) {
+        return modify(serverId, s -> s.withCordoned(false));
+    }
+
+    @Override
+    public boolean drain(String serverId, Duration timeout) throws InterruptedException {
+        if (timeout == null || timeout.isNegative()) {
+            throw new IllegalArgumentException("drain timeout must be zero or more, but was " + timeout);
+        }
+        cordon(serverId);
+        // Wall time, not the kit's clock: the wait is for real node work, which a test clock does not move.
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!runningTasks(serverId).isEmpty()) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            Thread.sleep(Math.min(DRAIN_POLL.toMillis(), Math.max(1, left / 1_000_000)));
+        }
+        return true;
+    }
+
+    /** How often {@link #drain} reads the store: node steps last seconds, so 100 ms adds little. */
+    private static final Duration DRAIN_POLL = Duration.ofMillis(100);
+
+    /** Ids of the unfinished deployments with a DISPATCHED or RUNNING task on {@code serverId}. */
+    List<String> runningTasks(String serverId) {
+        List<String> busy = new ArrayList<>();
+        for (DeploymentRecord d : store.deployments()) {
+            if (!d.status().isTerminal() && store.tasks(d.id()).stream().anyMatch(t -> t.serverId().equals(serverId)
+                    && (t.status() == NodeStatus.DISPATCHED || t.status() == NodeStatus.RUNNING))) {
+                busy.add(d.id());
+            }
+        }
+        return busy;
     }
 
     @Override
@@ -119,7 +165,7 @@ final class ServerRegistry implements Servers {
     public Server refresh(String serverId) {
         Server seen = probe.apply(require(serverId));
         return modify(serverId, s -> new Server(s.id(), s.hostname(), s.addresses(), s.labels(), s.binding(),
-                seen.facts(), seen.inventory(), seen.lastSeen()));
+                seen.facts(), seen.inventory(), seen.lastSeen(), s.cordoned()));
     }
 
     Server require(String serverId) {

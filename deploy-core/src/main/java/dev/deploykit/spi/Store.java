@@ -6,6 +6,7 @@ import dev.deploykit.NodeTask;
 import dev.deploykit.Package;
 import dev.deploykit.Pin;
 import dev.deploykit.PinChange;
+import dev.deploykit.ScriptSet;
 import dev.deploykit.Server;
 import dev.deploykit.ServerGroup;
 import java.time.Instant;
@@ -93,6 +94,20 @@ public interface Store extends AutoCloseable {
 
     /** Events of a deployment with sequence number greater than {@code afterSeq}, in order. */
     List<DeployEvent> events(String deploymentId, long afterSeq);
+
+    // ---- saved script sets ----
+
+    /**
+     * Saves version {@code version} of the script set {@code set.name()}, unless that name and version
+     * is stored already: true when saved, false when it existed (the stored one is left unchanged,
+     * whatever its scripts; the caller compares).
+     */
+    boolean putScriptSet(ScriptSet set, String version);
+
+    Optional<ScriptSet> scriptSet(String name, String version);
+
+    /** Versions of the script set {@code name}, in the order they were saved; empty when none. */
+    List<String> scriptSetVersions(String name);
 
     // ---- desired state: pins, held servers and their history ----
 

@@ -21,6 +21,8 @@ import dev.deploykit.Package;
 import dev.deploykit.PackageMetadata;
 import dev.deploykit.Pin;
 import dev.deploykit.PinChange;
+import dev.deploykit.Script;
+import dev.deploykit.ScriptSet;
 import dev.deploykit.Server;
 import dev.deploykit.ServerGroup;
 import dev.deploykit.StoreException;
@@ -94,6 +96,38 @@ public abstract class StoreContract {
         assertTrue(store.removeServer("web-2"));
         assertFalse(store.removeServer("web-2"));
         assertTrue(store.server("web-2").isEmpty());
+    }
+
+    @Test
+    void keepsTheCordonOfAServerAcrossLastSeenUpdates() {
+        store.putServer(server("a", "web").withCordoned(true));
+        store.putServer(server("b", "web"));
+        store.updateLastSeen(Map.of("a", T0, "b", T0));
+        assertTrue(store.server("a").orElseThrow().cordoned());
+        assertFalse(store.server("b").orElseThrow().cordoned());
+        store.putServer(store.server("a").orElseThrow().withCordoned(false));
+        assertFalse(store.server("a").orElseThrow().cordoned());
+    }
+
+    @Test
+    void savesScriptSetVersionsOnceInTheOrderSaved() {
+        ScriptSet v11 = ScriptSet.of("hooks", Script.of("warm", Command.shell("echo 1.1")),
+                Script.of("env", new Command(List.of("env"), Map.of("A", "b"), "/srv", Duration.ofSeconds(5), "deploy")));
+        ScriptSet v10 = ScriptSet.of("hooks", Script.of("warm", Command.shell("echo 1.0")));
+        assertTrue(store.putScriptSet(v11, "1.1"));
+        assertTrue(store.putScriptSet(v10, "1.0"));
+        assertFalse(store.putScriptSet(v11, "1.0"), "a saved version is never replaced");
+        assertEquals(v10, store.scriptSet("hooks", "1.0").orElseThrow());
+        assertEquals(v11, store.scriptSet("hooks", "1.1").orElseThrow(), "every field of every command comes back");
+        assertEquals(List.of("1.1", "1.0"), store.scriptSetVersions("hooks"));
+        assertTrue(store.scriptSet("hooks", "2.0").isEmpty());
+        assertEquals(List.of(), store.scriptSetVersions("other"));
+
+        DeployPlan byReference = DeployPlan.builder().action(Action.runScripts("hooks", "1.1")).targetAll().build();
+        store.createDeployment(new DeploymentRecord("d-s", byReference, List.of(List.of("a")), DeploymentStatus.PLANNED, T0, T0),
+                List.of(task("d-s", "a", 0)), statusEvent("d-s", 1, DeploymentStatus.PLANNED));
+        assertEquals(Action.runScripts("hooks", "1.1"), store.deployment("d-s").orElseThrow().plan().action(),
+                "a plan keeps the reference, not the scripts");
     }
 
     @Test

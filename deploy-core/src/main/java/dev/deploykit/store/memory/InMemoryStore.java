@@ -6,6 +6,7 @@ import dev.deploykit.NodeTask;
 import dev.deploykit.Package;
 import dev.deploykit.Pin;
 import dev.deploykit.PinChange;
+import dev.deploykit.ScriptSet;
 import dev.deploykit.Server;
 import dev.deploykit.ServerGroup;
 import dev.deploykit.StoreException;
@@ -38,6 +39,23 @@ public final class InMemoryStore implements Store {
     private final Map<String, Map<String, Pin>> pins = new TreeMap<>();
     private final Set<String> held = new TreeSet<>();
     private final List<PinChange> pinHistory = new ArrayList<>();
+    /** Script set name to version to set, versions in the order saved. */
+    private final Map<String, Map<String, ScriptSet>> scriptSets = new HashMap<>();
+
+    @Override
+    public synchronized boolean putScriptSet(ScriptSet set, String version) {
+        return scriptSets.computeIfAbsent(set.name(), n -> new LinkedHashMap<>()).putIfAbsent(version, set) == null;
+    }
+
+    @Override
+    public synchronized Optional<ScriptSet> scriptSet(String name, String version) {
+        return Optional.ofNullable(scriptSets.getOrDefault(name, Map.of()).get(version));
+    }
+
+    @Override
+    public synchronized List<String> scriptSetVersions(String name) {
+        return List.copyOf(scriptSets.getOrDefault(name, Map.of()).keySet());
+    }
 
     @Override
     public synchronized void putPin(Pin pin, PinChange change) {

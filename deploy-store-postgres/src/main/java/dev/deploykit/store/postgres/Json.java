@@ -164,6 +164,33 @@ final class Json {
         return b.build();
     }
 
+    // ---- script sets: {"name": ..., "scripts": [{"name": ..., "command": ...}]}, inside a plan and saved ----
+
+    static String scriptSet(ScriptSet set) {
+        return write(scriptSetNode(set));
+    }
+
+    static ScriptSet scriptSet(String json) {
+        return scriptSet(read(json, JsonNode.class));
+    }
+
+    private static ObjectNode scriptSetNode(ScriptSet set) {
+        ObjectNode n = MAPPER.createObjectNode();
+        n.put("name", set.name());
+        for (Script script : set.scripts()) {
+            ObjectNode sn = n.withArray("scripts").addObject();
+            sn.put("name", script.name());
+            sn.set("command", command(script.command()));
+        }
+        return n;
+    }
+
+    private static ScriptSet scriptSet(JsonNode n) {
+        List<Script> scripts = new ArrayList<>();
+        n.path("scripts").forEach(s -> scripts.add(Script.of(s.path("name").asText(), command(s.get("command")))));
+        return new ScriptSet(n.path("name").asText(), scripts);
+    }
+
     private static ObjectNode action(Action action) {
         ObjectNode a = MAPPER.createObjectNode();
         if (action instanceof Action.Install i) {
@@ -173,12 +200,10 @@ final class Json {
         } else if (action instanceof Action.Rollback r) {
             a.put("type", "rollback").put("deployment", r.deploymentId());
         } else if (action instanceof Action.RunScripts s) {
-            a.put("type", "scripts").put("name", s.scripts().name());
-            for (Script script : s.scripts().scripts()) {
-                ObjectNode sn = a.withArray("scripts").addObject();
-                sn.put("name", script.name());
-                sn.set("command", command(script.command()));
-            }
+            a.put("type", "scripts");
+            a.setAll(scriptSetNode(s.scripts()));
+        } else if (action instanceof Action.RunStoredScripts s) {
+            a.put("type", "storedScripts").put("name", s.name()).put("version", s.version());
         }
         return a;
     }
@@ -188,11 +213,8 @@ final class Json {
             case "install" -> Action.install(a.path("package").asText(), a.path("version").asText());
             case "remove" -> Action.remove(a.path("package").asText());
             case "rollback" -> Action.rollback(a.path("deployment").asText());
-            case "scripts" -> {
-                List<Script> scripts = new ArrayList<>();
-                a.path("scripts").forEach(s -> scripts.add(Script.of(s.path("name").asText(), command(s.get("command")))));
-                yield Action.runScripts(new ScriptSet(a.path("name").asText(), scripts));
-            }
+            case "scripts" -> Action.runScripts(scriptSet(a));
+            case "storedScripts" -> Action.runScripts(a.path("name").asText(), a.path("version").asText());
             default -> throw new StoreException("unknown stored action type '" + a.path("type").asText() + "'");
         };
     }

@@ -6,6 +6,7 @@ import dev.deploykit.NodeTask;
 import dev.deploykit.Package;
 import dev.deploykit.Pin;
 import dev.deploykit.PinChange;
+import dev.deploykit.ScriptSet;
 import dev.deploykit.Server;
 import dev.deploykit.ServerGroup;
 import dev.deploykit.StoreException;
@@ -48,6 +49,7 @@ public final class PostgresStore implements Store {
     private final LastSeenUpdates lastSeen;
     private final PackageTable packages;
     private final PinTable pins;
+    private final ScriptSetTable scriptSets;
     private final EventLog events;
     private final DeploymentTable deployments;
     private final Notifier notifier;
@@ -62,6 +64,7 @@ public final class PostgresStore implements Store {
         this.lastSeen = new LastSeenUpdates(db);
         this.packages = new PackageTable(db);
         this.pins = new PinTable(db);
+        this.scriptSets = new ScriptSetTable(db);
         this.events = new EventLog(db, leases);
         this.deployments = new DeploymentTable(db, leases, events);
         this.notifier = new Notifier(PostgresRelay.channel(b.schema), b.url, b.user, b.password);
@@ -212,6 +215,21 @@ public final class PostgresStore implements Store {
     @Override
     public boolean removePin(String group, String packageName, PinChange change) {
         return pins.remove(group, packageName, change);
+    }
+
+    @Override
+    public boolean putScriptSet(ScriptSet set, String version) {
+        return scriptSets.put(set, version);
+    }
+
+    @Override
+    public Optional<ScriptSet> scriptSet(String name, String version) {
+        return scriptSets.get(name, version);
+    }
+
+    @Override
+    public List<String> scriptSetVersions(String name) {
+        return scriptSets.versions(name);
     }
 
     @Override
