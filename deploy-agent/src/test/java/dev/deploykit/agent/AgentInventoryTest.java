@@ -70,12 +70,7 @@ class AgentInventoryTest {
         Path root = dir.resolve("root-" + id);
         Files.createDirectories(root.resolve("etc"));
         Files.writeString(root.resolve("etc/os-release"), "ID=debian\nVERSION_ID=\"12\"\n");
-        for (String d : List.of("var/lib/dpkg/info", "var/lib/dpkg/updates", "var/lib/dpkg/triggers", "var/log")) {
-            Files.createDirectories(root.resolve(d));
-        }
-        Files.createFile(root.resolve("var/lib/dpkg/status"));
-        Files.createFile(root.resolve("var/lib/dpkg/available"));
-        return root;
+        return DebPackages.emptyDatabase(root);
     }
 
     private AgentFixtures.AgentProcess agent(String id, Path root) throws Exception {
@@ -88,14 +83,8 @@ class AgentInventoryTest {
         return a;
     }
 
-    /** dpkg by hand, as an operator on the node would, into {@code root}. */
     private static void dpkg(Path root, String... args) throws Exception {
-        List<String> argv = new ArrayList<>(List.of("dpkg", "--root=" + root, "--force-script-chrootless", "--force-not-root",
-                "--log=" + root.resolve("var/log/dpkg.log")));
-        argv.addAll(List.of(args));
-        Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertEquals(0, p.waitFor(), String.join(" ", argv) + ": " + out);
+        DebPackages.dpkg(root, args);
     }
 
     private Map<String, String> inventory(String id) {

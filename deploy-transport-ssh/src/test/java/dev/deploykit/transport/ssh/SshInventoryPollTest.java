@@ -10,11 +10,9 @@ import dev.deploykit.InventorySource;
 import dev.deploykit.Requirements;
 import dev.deploykit.Server;
 import dev.deploykit.format.deb.DebPackages;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
@@ -31,12 +29,8 @@ class SshInventoryPollTest {
         Requirements.tool("dpkg", "to keep a dpkg database in the node's root");
         SshFixtures.Key hostKey = SshFixtures.keygen(dir, "host_ed25519");
         SshFixtures.Key userKey = SshFixtures.keygen(dir, "id_ed25519");
-        Path root = dir.resolve("node");
-        for (String d : List.of("var/lib/dpkg/info", "var/lib/dpkg/updates", "var/log")) {
-            Files.createDirectories(root.resolve(d));
-        }
-        Files.createFile(root.resolve("var/lib/dpkg/status"));
-        dpkg(root, "--install", DebPackages.build(dir, "polled-a", "1.2-3", "xz", null).toString());
+        Path root = DebPackages.emptyDatabase(dir.resolve("node"));
+        DebPackages.dpkg(root, "--install", DebPackages.build(dir, "polled-a", "1.2-3", "xz", null).toString());
         try (SshFixtures.Sshd host = SshFixtures.openssh(dir, hostKey, userKey);
                 DeployKit kit = DeployKit.builder().transport(SshFixtures.transport(dir, userKey, hostKey, List.of(host.port())))
                         .artifactDir(dir.resolve("artifacts")).inventoryPollInterval(Duration.ofMillis(300)).build()) {
@@ -47,21 +41,12 @@ class SshInventoryPollTest {
             assertEquals(1, history.size(), history.toString());
             assertEquals(InventorySource.POLL, history.get(0).source());
 
-            dpkg(root, "--remove", "polled-a");
+            DebPackages.dpkg(root, "--remove", "polled-a");
             waitUntil(() -> kit.servers().get("s1").orElseThrow().inventory().isEmpty(), "the removal to be polled");
             history = kit.servers().inventoryHistory("s1");
             assertEquals(2, history.size(), history.toString());
             assertEquals(null, history.get(1).toVersion());
         }
-    }
-
-    private static void dpkg(Path root, String... args) throws Exception {
-        List<String> argv = new ArrayList<>(List.of("dpkg", "--root=" + root, "--force-script-chrootless", "--force-not-root",
-                "--log=" + root.resolve("var/log/dpkg.log")));
-        argv.addAll(List.of(args));
-        Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertEquals(0, p.waitFor(), String.join(" ", argv) + ": " + out);
     }
 
     private static void waitUntil(BooleanSupplier condition, String what) throws InterruptedException {
