@@ -6,6 +6,8 @@ public enum InventorySource {
     AGENT_REPORT("agent report"),
     /** An agent reported it right after running a task. */
     AFTER_TASK("after task"),
+    /** A deployment's step queried, installed or removed the package. */
+    DEPLOYMENT("deployment"),
     /** {@link Servers#refresh} queried the node. */
     REFRESH("refresh"),
     /** A periodic poll of an agentless (SSH) node listed its packages. */

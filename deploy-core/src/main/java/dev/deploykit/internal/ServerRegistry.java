@@ -148,6 +148,21 @@ final class ServerRegistry implements Servers {
         }
     }
 
+    /**
+     * Records what a deployment's step found or did on the node ({@code version} null: not
+     * installed), with the change in the history; a server that is gone is a {@link NotFoundException}.
+     */
+    void recordInstalled(String serverId, String packageName, String version) {
+        synchronized (lock) {
+            Server before = require(serverId);
+            Server after = before.withInstalled(packageName, version);
+            List<InventoryChange> changes = Inventories.changes(before, after.inventory(), InventorySource.DEPLOYMENT, clock.instant());
+            if (!changes.isEmpty()) {
+                store.recordInventory(after, changes);
+            }
+        }
+    }
+
     /** The format of a package DeployKit has published, or null for one it does not know. */
     private String formatOf(String packageName) {
         var versions = store.packageVersions(packageName);
