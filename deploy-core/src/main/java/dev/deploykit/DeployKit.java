@@ -119,6 +119,7 @@ public interface DeployKit extends AutoCloseable {
         private SecretSource secrets = SecretSource.none();
         private LivenessOptions liveness = LivenessOptions.defaults();
         private Duration reconcileInterval = Duration.ofSeconds(30);
+        private Duration inventoryPollInterval = Duration.ofMinutes(5);
 
         /** The formats that ship in core (script, deb, rpm) are registered from the start. */
         private Builder() {
@@ -201,8 +202,23 @@ public interface DeployKit extends AutoCloseable {
             return this;
         }
 
+        /**
+         * How often the packages of nodes that do not report their own inventory (SSH: see
+         * {@link dev.deploykit.spi.Transport#polledForInventory()}) are listed, one command per node, and
+         * applied to {@link Server#inventory()} with their history. Agents report changes as they
+         * happen and are not polled. Default 5 minutes.
+         */
+        public Builder inventoryPollInterval(Duration interval) {
+            if (interval == null || interval.toMillis() < 1) {
+                throw new IllegalArgumentException("inventoryPollInterval must be at least 1 ms, but was " + interval);
+            }
+            this.inventoryPollInterval = interval;
+            return this;
+        }
+
         public DeployKit build() {
-            return new Engine(store, artifactStore, artifactDir, transports, formats, secrets, clock, liveness, reconcileInterval);
+            return new Engine(store, artifactStore, artifactDir, transports, formats, secrets, clock, liveness, reconcileInterval,
+                    inventoryPollInterval);
         }
     }
 }

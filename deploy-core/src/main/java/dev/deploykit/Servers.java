@@ -124,4 +124,15 @@ public interface Servers {
      * are skipped.
      */
     void recordSeen(Map<String, Instant> seen);
+
+    /**
+     * Applies what a node reported to the stored inventory of {@code serverId} and appends each
+     * change to its history, in one store call: for transports whose nodes report on their own (the
+     * agent gateway) or that poll them. See {@link InventoryReport} for how a full report relates to
+     * the inventory. Returns the changes applied, empty when nothing changed or the server is unknown.
+     */
+    List<InventoryChange> recordInventory(String serverId, InventoryReport report);
+
+    /** Every recorded change of {@code serverId}'s inventory, oldest first. */
+    List<InventoryChange> inventoryHistory(String serverId);
 }

@@ -63,6 +63,7 @@ final class Agent implements AutoCloseable {
     private final StepRunner steps;
     private final ArtifactCache cache;
     private final Fences fences;
+    private final InventoryReporter inventory;
     private final ExecutorService workers = Executors.newCachedThreadPool(DaemonThreads.factory("agent-task-"));
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("agent-heartbeat-"));
     private final Map<String, Running> inFlight = new ConcurrentHashMap<>();
@@ -86,6 +87,7 @@ final class Agent implements AutoCloseable {
         this.steps = new StepRunner(config.stateDir(), config.installRoot());
         this.cache = new ArtifactCache(config.stateDir(), config.cacheMaxBytes(), agentId);
         this.fences = new Fences(config.stateDir());
+        this.inventory = new InventoryReporter(config.installRoot());
         String token = config.token();
         CallCredentials credentials = new CallCredentials() {
             @Override
@@ -179,6 +181,7 @@ final class Agent implements AutoCloseable {
         private Sender out;
         private ScheduledFuture<?> heartbeat;
         private ScheduledFuture<?> flusher;
+        private ScheduledFuture<?> inventoryCheck;
 
         Session(Controller controller) {
             this.controller = controller;
@@ -207,6 +210,12 @@ final class Agent implements AutoCloseable {
                             every, every, TimeUnit.MILLISECONDS);
                     flusher = timer.scheduleAtFixedRate(out::flush, OUTPUT_FLUSH_MILLIS, OUTPUT_FLUSH_MILLIS, TimeUnit.MILLISECONDS);
                     log.info("connected to {} as {}", controller.address(), agentId);
+                    // the full report and the checks run on the worker pool: listing spawns a process,
+                    // which must not hold up this stream's thread (or the heartbeat timer)
+                    workers.submit(() -> inventory.full(out::send));
+                    long check = config.inventoryCheckMillis();
+                    inventoryCheck = timer.scheduleWithFixedDelay(() -> workers.submit(() -> inventory.check(false, currentSender())),
+                            check, check, TimeUnit.MILLISECONDS);
                 }
                 case RUN -> accept(message.getRun(), controller);
                 case CANCEL -> cancel(message.getCancel());
@@ -239,6 +248,9 @@ final class Agent implements AutoCloseable {
             }
             if (flusher != null) {
                 flusher.cancel(false);
+            }
+            if (inventoryCheck != null) {
+                inventoryCheck.cancel(false);
             }
             ended.countDown();
         }
@@ -336,7 +348,14 @@ final class Agent implements AutoCloseable {
                 inFlight.remove(id);
             }
             send(result);
+            inventory.check(true, currentSender());
         });
+    }
+
+    /** Sends on the current stream; null when not connected. */
+    private java.util.function.Consumer<AgentMessage> currentSender() {
+        Sender current = sender;
+        return current == null ? null : current::send;
     }
 
     private void send(TaskResult result) {

@@ -78,6 +78,10 @@ final class AgentOptions {
             description = "ping a quiet connection every N s, drop it after N s without an answer (default: ${DEFAULT-VALUE}; the gateway must permit it)")
     int keepAliveSeconds;
 
+    @Option(names = "--inventory-check-millis", paramLabel = "N", defaultValue = "3000",
+            description = "look at the package database's size and time every N ms, and report the packages when it changed (default: ${DEFAULT-VALUE})")
+    long inventoryCheckMillis;
+
     @Option(names = "--config", paramLabel = "FILE", description = "key=value file with the same names, without dashes")
     Path config;
 
@@ -228,8 +232,11 @@ final class AgentOptions {
         if (keepAliveSeconds < 1) {
             throw new IllegalArgumentException("--keepalive-seconds must be a number >= 1, but was '" + keepAliveSeconds + "'");
         }
+        if (inventoryCheckMillis < 50) {
+            throw new IllegalArgumentException("--inventory-check-millis must be >= 50, but was " + inventoryCheckMillis);
+        }
         return new AgentConfig(List.copyOf(controllers), token, enrollTokenFile, stateDir, ca, cert, key, insecure, labelMap, id, root,
-                cacheMaxMib * 1024 * 1024, keepAliveSeconds);
+                cacheMaxMib * 1024 * 1024, keepAliveSeconds, inventoryCheckMillis);
     }
 
     private static Path readable(String flag, Path p) {

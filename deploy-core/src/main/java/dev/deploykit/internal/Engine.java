@@ -84,12 +84,15 @@ public final class Engine implements DeployKit {
 
     private final Reconciler reconciler;
     private final DesiredStateService desired;
+    /** Lists the packages of nodes whose transport wants them polled: see {@link InventoryPoller}. */
+    private final ScheduledExecutorService inventoryThread =
+            Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("deploykit-inventory-"));
     private final ScheduledExecutorService reconcileThread =
             Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("deploykit-reconcile-"));
 
     public Engine(Store store, ArtifactStore artifacts, Path artifactDir, Map<String, Transport> transports,
             Map<String, PackageFormat> formats, SecretSource secrets, Clock clock, LivenessOptions liveness,
-            java.time.Duration reconcileInterval) {
+            java.time.Duration reconcileInterval, java.time.Duration inventoryPollInterval) {
         this.secrets = new Secrets(secrets);
         this.store = store != null ? store : new InMemoryStore();
         this.artifacts = artifacts != null ? artifacts : new FileArtifactStore(artifactDir != null ? artifactDir : tempDir());
@@ -126,6 +129,17 @@ public final class Engine implements DeployKit {
                 log.warn("reconcile pass failed: {}", e.getMessage());
             }
         }, reconcileInterval.toMillis(), reconcileInterval.toMillis(), TimeUnit.MILLISECONDS);
+        if (this.transports.values().stream().anyMatch(Transport::polledForInventory)) {
+            InventoryPoller poller = new InventoryPoller(servers, this.transports::get, this::open);
+            long pollMillis = inventoryPollInterval.toMillis();
+            inventoryThread.scheduleWithFixedDelay(() -> {
+                try {
+                    poller.pass();
+                } catch (RuntimeException e) {
+                    log.warn("inventory poll failed: {}", e.getMessage());
+                }
+            }, pollMillis, pollMillis, TimeUnit.MILLISECONDS);
+        }
         long checkMillis = liveness.checkEvery().toMillis();
         livenessTimer.scheduleWithFixedDelay(this::checkLiveness, checkMillis, checkMillis, TimeUnit.MILLISECONDS);
     }
@@ -442,6 +456,7 @@ public final class Engine implements DeployKit {
         takeover.shutdownNow();
         livenessTimer.shutdownNow();
         reconcileThread.shutdownNow();
+        inventoryThread.shutdownNow();
         reconciler.close();
         if (relayWorker != null) {
             relayWorker.stop();

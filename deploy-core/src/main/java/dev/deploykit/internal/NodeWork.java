@@ -140,7 +140,7 @@ final class NodeWork {
                 step.task = step.task.withPrevious(current, false);
             }
             if (isNoop(goal, current) && !reapply) {
-                engine.registry().modify(step.task.serverId(), s -> s.withInstalled(pkg.name(), current));
+                engine.registry().recordInstalled(step.task.serverId(), pkg.name(), current);
                 step.skip("already at " + current);
                 return;
             }
@@ -154,7 +154,7 @@ final class NodeWork {
             step.changed(rollback);
             runAll(step, session, c > 0 ? (current == null ? "install" : "upgrade") : c < 0 ? "downgrade" : "reinstall",
                     format.install(withArtifact, pkg, current), format);
-            engine.registry().modify(step.task.serverId(), s -> s.withInstalled(pkg.name(), pkg.version()));
+            engine.registry().recordInstalled(step.task.serverId(), pkg.name(), pkg.version());
             hooks(step, session, "after-hooks", plan.afterHooks());
             if (!rollback) {
                 healthCheck(step, session, format.healthCheck(withArtifact, pkg));
@@ -168,14 +168,14 @@ final class NodeWork {
                 step.task = step.task.withPrevious(current, false);
             }
             if (current == null) {
-                engine.registry().modify(step.task.serverId(), s -> s.withInstalled(remove.packageName(), null));
+                engine.registry().recordInstalled(step.task.serverId(), remove.packageName(), null);
                 step.skip("not installed");
                 return;
             }
             hooks(step, session, "before-hooks", plan.beforeHooks());
             step.changed(rollback);
             runAll(step, session, "remove", format.remove(node, remove.packageName(), current), format);
-            engine.registry().modify(step.task.serverId(), s -> s.withInstalled(remove.packageName(), null));
+            engine.registry().recordInstalled(step.task.serverId(), remove.packageName(), null);
             hooks(step, session, "after-hooks", plan.afterHooks());
             if (!rollback) {
                 healthCheck(step, session, Optional.empty());

@@ -1,6 +1,9 @@
 package dev.deploykit.internal;
 
 import dev.deploykit.ConflictException;
+import dev.deploykit.InventoryChange;
+import dev.deploykit.InventoryReport;
+import dev.deploykit.InventorySource;
 import dev.deploykit.Liveness;
 import dev.deploykit.LivenessOptions;
 import dev.deploykit.NodeStatus;
@@ -164,8 +167,57 @@ final class ServerRegistry implements Servers {
     @Override
     public Server refresh(String serverId) {
         Server seen = probe.apply(require(serverId));
-        return modify(serverId, s -> new Server(s.id(), s.hostname(), s.addresses(), s.labels(), s.binding(),
-                seen.facts(), seen.inventory(), seen.lastSeen(), s.cordoned()));
+        synchronized (lock) {
+            Server s = require(serverId);
+            Server updated = new Server(s.id(), s.hostname(), s.addresses(), s.labels(), s.binding(),
+                    seen.facts(), seen.inventory(), seen.lastSeen(), s.cordoned());
+            store.recordInventory(updated, Inventories.changes(s, seen.inventory(), InventorySource.REFRESH, clock.instant()));
+            return updated;
+        }
+    }
+
+    @Override
+    public List<InventoryChange> recordInventory(String serverId, InventoryReport report) {
+        synchronized (lock) {
+            Optional<Server> known = store.server(serverId);
+            if (known.isEmpty()) {
+                return List.of();
+            }
+            Server server = known.get();
+            Map<String, String> inventory = Inventories.apply(server.inventory(), report, this::formatOf);
+            List<InventoryChange> changes = Inventories.changes(server, inventory, report.source(), clock.instant());
+            if (!changes.isEmpty()) {
+                store.recordInventory(new Server(server.id(), server.hostname(), server.addresses(), server.labels(),
+                        server.binding(), server.facts(), inventory, server.lastSeen(), server.cordoned()), changes);
+            }
+            return changes;
+        }
+    }
+
+    /**
+     * Records what a deployment's step found or did on the node ({@code version} null: not
+     * installed), with the change in the history; a server that is gone is a {@link NotFoundException}.
+     */
+    void recordInstalled(String serverId, String packageName, String version) {
+        synchronized (lock) {
+            Server before = require(serverId);
+            Server after = before.withInstalled(packageName, version);
+            List<InventoryChange> changes = Inventories.changes(before, after.inventory(), InventorySource.DEPLOYMENT, clock.instant());
+            if (!changes.isEmpty()) {
+                store.recordInventory(after, changes);
+            }
+        }
+    }
+
+    /** The format of a package DeployKit has published, or null for one it does not know. */
+    private String formatOf(String packageName) {
+        var versions = store.packageVersions(packageName);
+        return versions.isEmpty() ? null : versions.get(0).format();
+    }
+
+    @Override
+    public List<InventoryChange> inventoryHistory(String serverId) {
+        return store.inventoryHistory(serverId);
     }
 
     Server require(String serverId) {

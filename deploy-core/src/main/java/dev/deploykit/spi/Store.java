@@ -2,6 +2,7 @@ package dev.deploykit.spi;
 
 import dev.deploykit.DeployEvent;
 import dev.deploykit.DeploymentStatus;
+import dev.deploykit.InventoryChange;
 import dev.deploykit.NodeTask;
 import dev.deploykit.Package;
 import dev.deploykit.Pin;
@@ -45,6 +46,16 @@ public interface Store extends AutoCloseable {
         seen.forEach((id, at) -> server(id).filter(s -> s.lastSeen() == null || s.lastSeen().isBefore(at))
                 .ifPresent(s -> putServer(s.withLastSeen(at))));
     }
+
+    /**
+     * Stores {@code server} (whose inventory already has {@code changes} applied) and appends
+     * {@code changes} to its inventory history, atomically: one call per inventory report, however
+     * many packages it changed.
+     */
+    void recordInventory(Server server, List<InventoryChange> changes);
+
+    /** The inventory history of {@code serverId}, oldest first; empty for an unknown server. */
+    List<InventoryChange> inventoryHistory(String serverId);
 
     void putGroup(ServerGroup group);
 

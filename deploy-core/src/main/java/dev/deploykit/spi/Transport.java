@@ -26,6 +26,16 @@ public interface Transport extends AutoCloseable {
         return true;
     }
 
+    /**
+     * Whether the engine should list the packages of this transport's nodes every
+     * {@code DeployKit.Builder.inventoryPollInterval} (one command per node, see
+     * {@link dev.deploykit.spi.support.NodeInventory}): true for transports whose nodes do not report
+     * their inventory on their own, such as SSH. Default: false.
+     */
+    default boolean polledForInventory() {
+        return false;
+    }
+
     @Override
     default void close() {}
 }

@@ -14,6 +14,8 @@ import dev.deploykit.DeployEvent;
 import dev.deploykit.DeployPlan;
 import dev.deploykit.DeploymentStatus;
 import dev.deploykit.HealthCheck;
+import dev.deploykit.InventoryChange;
+import dev.deploykit.InventorySource;
 import dev.deploykit.LabelSelector;
 import dev.deploykit.NodeStatus;
 import dev.deploykit.NodeTask;
@@ -144,6 +146,31 @@ public abstract class StoreContract {
         assertTrue(store.server("gone").isEmpty(), "an unknown id is skipped, not created");
         store.updateLastSeen(Map.of());
         assertEquals(3, store.servers().size());
+    }
+
+    @Test
+    void recordsAnInventoryWithItsHistoryInOneCall() {
+        Server before = server("a", "web").withInstalled("app", "1.0").withInstalled("libc6", "2.36-9");
+        store.putServer(before);
+        store.putServer(server("b", "web"));
+        Server after = before.withInstalled("app", "1.1").withInstalled("libc6", null).withInstalled("curl", "7.88.1-10+deb12u5");
+        List<InventoryChange> changes = List.of(
+                new InventoryChange(T0.plusSeconds(1), "a", "app", "1.0", "1.1", InventorySource.AFTER_TASK),
+                new InventoryChange(T0.plusSeconds(1), "a", "curl", null, "7.88.1-10+deb12u5", InventorySource.AFTER_TASK),
+                new InventoryChange(T0.plusSeconds(1), "a", "libc6", "2.36-9", null, InventorySource.AFTER_TASK));
+        store.recordInventory(after, changes);
+        Instant later = T0.plusSeconds(2).plusNanos(5_000);
+        InventoryChange gone = new InventoryChange(later, "a", "curl", "7.88.1-10+deb12u5", null, InventorySource.AGENT_REPORT);
+        store.recordInventory(after.withInstalled("curl", null), List.of(gone));
+        store.recordInventory(store.server("b").orElseThrow().withLastSeen(later), List.of());
+
+        assertEquals(Map.of("app", "1.1"), store.server("a").orElseThrow().inventory());
+        List<InventoryChange> all = new java.util.ArrayList<>(changes);
+        all.add(gone);
+        assertEquals(all, store.inventoryHistory("a"), "oldest first, every field kept, to the microsecond");
+        assertEquals(later, store.server("b").orElseThrow().lastSeen(), "no changes still stores the server");
+        assertEquals(List.of(), store.inventoryHistory("b"));
+        assertEquals(List.of(), store.inventoryHistory("unknown"));
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.deploykit.store.memory;
 
 import dev.deploykit.DeployEvent;
 import dev.deploykit.DeploymentStatus;
+import dev.deploykit.InventoryChange;
 import dev.deploykit.NodeTask;
 import dev.deploykit.Package;
 import dev.deploykit.Pin;
@@ -55,6 +56,22 @@ public final class InMemoryStore implements Store {
     @Override
     public synchronized List<String> scriptSetVersions(String name) {
         return List.copyOf(scriptSets.getOrDefault(name, Map.of()).keySet());
+    }
+
+    /** Inventory changes by server id, oldest first; kept after the server is removed, like any history. */
+    private final Map<String, List<InventoryChange>> inventoryHistory = new HashMap<>();
+
+    @Override
+    public synchronized void recordInventory(Server server, List<InventoryChange> changes) {
+        servers.put(server.id(), server);
+        if (!changes.isEmpty()) {
+            inventoryHistory.computeIfAbsent(server.id(), id -> new ArrayList<>()).addAll(changes);
+        }
+    }
+
+    @Override
+    public synchronized List<InventoryChange> inventoryHistory(String serverId) {
+        return List.copyOf(inventoryHistory.getOrDefault(serverId, List.of()));
     }
 
     @Override

@@ -36,4 +36,29 @@ public final class DebPackages {
         }
         return out;
     }
+
+    /** Creates an empty dpkg database under {@code root} (what dpkg needs before its first install there). */
+    public static Path emptyDatabase(Path root) throws Exception {
+        for (String d : java.util.List.of("var/lib/dpkg/info", "var/lib/dpkg/updates", "var/lib/dpkg/triggers", "var/log")) {
+            Files.createDirectories(root.resolve(d));
+        }
+        for (String f : java.util.List.of("var/lib/dpkg/status", "var/lib/dpkg/available")) {
+            if (!Files.exists(root.resolve(f))) {
+                Files.createFile(root.resolve(f));
+            }
+        }
+        return root;
+    }
+
+    /** Runs dpkg into {@code root} by hand, as an operator on the node would ({@code --install x.deb}, {@code --remove name}). */
+    public static void dpkg(Path root, String... args) throws Exception {
+        java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of("dpkg", "--root=" + root,
+                "--force-script-chrootless", "--force-not-root", "--log=" + root.resolve("var/log/dpkg.log")));
+        argv.addAll(java.util.List.of(args));
+        Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException(String.join(" ", argv) + " failed: " + out);
+        }
+    }
 }

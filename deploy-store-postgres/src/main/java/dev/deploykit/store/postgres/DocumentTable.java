@@ -3,6 +3,7 @@ package dev.deploykit.store.postgres;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
+import org.jdbi.v3.core.Handle;
 
 /**
  * A table of jsonb documents under a text primary key: {@code servers} (keyed by {@code id}) and
@@ -41,8 +42,12 @@ final class DocumentTable<T> {
     }
 
     void put(T document) {
-        String k = key.apply(document);
-        db.run("store " + noun + " " + k, h -> h.createUpdate(upsert).bind("key", k).bind("doc", Json.write(document)).execute());
+        db.run("store " + noun + " " + key.apply(document), h -> put(h, document));
+    }
+
+    /** Stores {@code document} within the caller's transaction. */
+    void put(Handle h, T document) {
+        h.createUpdate(upsert).bind("key", key.apply(document)).bind("doc", Json.write(document)).execute();
     }
 
     Optional<T> get(String k) {

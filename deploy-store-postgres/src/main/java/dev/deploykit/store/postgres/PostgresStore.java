@@ -2,6 +2,7 @@ package dev.deploykit.store.postgres;
 
 import dev.deploykit.DeployEvent;
 import dev.deploykit.DeploymentStatus;
+import dev.deploykit.InventoryChange;
 import dev.deploykit.NodeTask;
 import dev.deploykit.Package;
 import dev.deploykit.Pin;
@@ -50,6 +51,7 @@ public final class PostgresStore implements Store {
     private final PackageTable packages;
     private final PinTable pins;
     private final ScriptSetTable scriptSets;
+    private final InventoryHistory inventoryHistory;
     private final EventLog events;
     private final DeploymentTable deployments;
     private final Notifier notifier;
@@ -65,6 +67,7 @@ public final class PostgresStore implements Store {
         this.packages = new PackageTable(db);
         this.pins = new PinTable(db);
         this.scriptSets = new ScriptSetTable(db);
+        this.inventoryHistory = new InventoryHistory(db, servers);
         this.events = new EventLog(db, leases);
         this.deployments = new DeploymentTable(db, leases, events);
         this.notifier = new Notifier(PostgresRelay.channel(b.schema), b.url, b.user, b.password);
@@ -135,6 +138,17 @@ public final class PostgresStore implements Store {
     @Override
     public void putServer(Server server) {
         servers.put(server);
+    }
+
+    /** The server document and its history rows in one transaction: see {@link InventoryHistory}. */
+    @Override
+    public void recordInventory(Server server, List<InventoryChange> changes) {
+        inventoryHistory.record(server, changes);
+    }
+
+    @Override
+    public List<InventoryChange> inventoryHistory(String serverId) {
+        return inventoryHistory.history(serverId);
     }
 
     @Override

@@ -2,6 +2,9 @@ package dev.deploykit.transport.grpc;
 
 import dev.deploykit.Binding;
 import dev.deploykit.Facts;
+import dev.deploykit.InventoryChange;
+import dev.deploykit.InventoryReport;
+import dev.deploykit.InventorySource;
 import dev.deploykit.Server;
 import dev.deploykit.Servers;
 import dev.deploykit.spi.ArtifactStore;
@@ -36,6 +39,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -288,6 +293,32 @@ public final class AgentGateway implements AutoCloseable {
         }
     }
 
+    /**
+     * Applies an agent's inventory report to its server's stored inventory: one store call per report,
+     * with the history of what changed. A failure is logged; the agent's next full report (on its next
+     * connection) brings the inventory back in step.
+     */
+    private void inventory(String agentId, dev.deploykit.transport.grpc.proto.InventoryReport report) {
+        if (servers == null) {
+            return;
+        }
+        try {
+            List<InventoryChange> changes = servers.recordInventory(agentId, inventoryReport(report));
+            if (!changes.isEmpty()) {
+                log.info("agent {} inventory: {}", agentId, changes.size() <= 5 ? changes : changes.size() + " changes");
+            }
+        } catch (RuntimeException e) {
+            log.warn("cannot record the inventory report of agent {}: {}", agentId, e.toString());
+        }
+    }
+
+    private static InventoryReport inventoryReport(dev.deploykit.transport.grpc.proto.InventoryReport report) {
+        Map<String, String> changed = new LinkedHashMap<>();
+        report.getChangedList().forEach(e -> changed.put(e.getName(), e.getVersion()));
+        return new InventoryReport(report.getFull(), changed, Set.copyOf(report.getRemovedList()), Set.copyOf(report.getFormatsList()),
+                report.getAfterTask() ? InventorySource.AFTER_TASK : InventorySource.AGENT_REPORT);
+    }
+
     /** Binding attribute: the SHA-256 fingerprint of the certificate the server's agent must present. */
     static final String CERT = "certSha256";
 
@@ -402,6 +433,11 @@ public final class AgentGateway implements AutoCloseable {
                         case RESULT -> {
                             if (link != null) {
                                 link.result(message.getResult());
+                            }
+                        }
+                        case INVENTORY -> {
+                            if (link != null) {
+                                inventory(link.agentId, message.getInventory());
                             }
                         }
                         default -> { }

@@ -126,6 +126,12 @@ public final class SshTransport implements Transport {
         return "ssh";
     }
 
+    /** SSH nodes report nothing on their own: the engine lists their packages every poll interval. */
+    @Override
+    public boolean polledForInventory() {
+        return true;
+    }
+
     Builder options() {
         return options;
     }
