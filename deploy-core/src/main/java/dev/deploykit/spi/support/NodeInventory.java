@@ -57,7 +57,8 @@ public final class NodeInventory {
     public record Listing(Map<String, String> packages, Set<String> formats) {
         public Listing {
             packages = Map.copyOf(packages);
-            formats = Set.copyOf(formats);
+            // sorted, so that reports and logs name them in one order
+            formats = java.util.Collections.unmodifiableSortedSet(new TreeSet<>(formats));
         }
     }
 
