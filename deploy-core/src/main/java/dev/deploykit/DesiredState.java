@@ -2,6 +2,7 @@ package dev.deploykit;
 
 import java.util.List;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * Desired state: pinned package versions per group, kept converged by the reconciler. Obtained from
@@ -71,6 +72,12 @@ public interface DesiredState {
 
     /** The most recent reconciler decisions (at most 1000), oldest first. */
     List<ReconcileDecision> decisions();
+
+    /**
+     * Calls {@code listener} with each decision this controller's reconciler records, on the
+     * reconciling thread, as it is recorded (so keep it quick). Closing the returned handle stops it.
+     */
+    AutoCloseable onDecision(Consumer<ReconcileDecision> listener);
 
     /** Servers whose convergence failed and that are backing off, by pin then server. */
     List<ConvergenceFailure> failing();

@@ -254,8 +254,12 @@ class DesiredStateTest {
         DesiredState alice = kit.desired().as("alice");
         alice.hold("n02");
         alice.pin("web", "app", "1.0");
+        List<ReconcileDecision> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
+        AutoCloseable listening = kit.desired().onDecision(heard::add);
 
         List<ReconcileDecision> pass = kit.desired().reconcileNow();
+        assertEquals(pass, heard, "a listener hears each decision as it is recorded");
+        listening.close();
         assertEquals(List.of("n01", "n03"), servers(pass, ReconcileDecision.Kind.REPAIR));
         assertEquals(List.of("n02"), servers(pass, ReconcileDecision.Kind.HELD));
         awaitStarted(pass);

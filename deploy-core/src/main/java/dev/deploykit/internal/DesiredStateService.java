@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -123,6 +124,11 @@ final class DesiredStateService implements DesiredState {
     @Override
     public List<ReconcileDecision> decisions() {
         return reconciler.decisions();
+    }
+
+    @Override
+    public AutoCloseable onDecision(Consumer<ReconcileDecision> listener) {
+        return reconciler.onDecision(listener);
     }
 
     @Override

@@ -25,9 +25,12 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -70,6 +73,7 @@ final class Reconciler {
     private final Set<String> leased = new HashSet<>();
     // @GuardedBy("decisions")
     private final ArrayDeque<ReconcileDecision> decisions = new ArrayDeque<>();
+    private final List<Consumer<ReconcileDecision>> listeners = new CopyOnWriteArrayList<>();
 
     Reconciler(Engine engine, Store store, Clock clock) {
         this.engine = engine;
@@ -235,6 +239,18 @@ final class Reconciler {
                 decisions.removeFirst();
             }
         }
+        for (Consumer<ReconcileDecision> l : listeners) {
+            try {
+                l.accept(d);
+            } catch (RuntimeException e) {
+                log.warn("a reconcile decision listener failed on {}: {}", d.message(), e.toString());
+            }
+        }
+    }
+
+    AutoCloseable onDecision(Consumer<ReconcileDecision> listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+        return () -> listeners.remove(listener);
     }
 
     List<ReconcileDecision> decisions() {
