@@ -154,7 +154,10 @@ class DesiredStateTest {
         cluster.markUnhealthy("n04");
         kit.desired().pin("web", "app", "2.0", DeployPlan.strategy().canary(BatchSize.count(1)).batch(BatchSize.count(2))
                 .maxFailed(BatchSize.count(1)).build());
-        List<Deployment> upgrade = awaitStarted(kit.desired().reconcileNow());
+        List<ReconcileDecision> moved = kit.desired().reconcileNow();
+        assertTrue(moved.get(0).message().startsWith("n01 has app 1.0, pinned 2.0: converging in deployment "),
+                "a moved pin is an upgrade, not drift: " + moved.get(0).message());
+        List<Deployment> upgrade = awaitStarted(moved);
 
         assertEquals(1, upgrade.size());
         Deployment d = upgrade.get(0);

@@ -62,9 +62,12 @@ final class Reconciler {
     /** Consecutive failures by pin key and server id ("web/app n01"). */
     // @GuardedBy("lock")
     private final Map<String, Convergence.Failure> failures = new TreeMap<>();
-    /** Pin key and server id of servers last seen at their pinned version: a difference is then drift. */
+    /**
+     * The version each server was last seen converged at, by pin key and server id: a difference from
+     * the same pinned version is then drift (from another version, it is the pin that moved).
+     */
     // @GuardedBy("lock")
-    private final Set<String> converged = new HashSet<>();
+    private final Map<String, String> converged = new HashMap<>();
     /** The last message recorded per pin key and server id, so that a standing state is logged once. */
     // @GuardedBy("lock")
     private final Map<String, String> lastMessage = new HashMap<>();
@@ -126,12 +129,12 @@ final class Reconciler {
                     }
                     String k = pin.key() + " " + s.id();
                     Convergence.Verdict v = Convergence.judge(pin, s, held.contains(s.id()), Convergence.conflict(pin, s, pins, groups),
-                            failures.get(k), converged.contains(k), now);
+                            failures.get(k), pin.version().equals(converged.get(k)), now);
                     String installed = s.inventory().get(pin.packageName());
                     ReconcileDecision d = new ReconcileDecision(now, v.kind(), pin.key(), s.id(), installed, pin.version(), null, v.message());
                     switch (v.kind()) {
                         case CONVERGED -> {
-                            converged.add(k);
+                            converged.put(k, pin.version());
                             failures.remove(k);
                             note(out, d, true);
                         }
