@@ -163,7 +163,8 @@ public final class AgentCa {
         }
     }
 
-    private static PrivateKey privateKey(String pem) {
+    /** Reads an unencrypted PEM private key: PKCS#8, or a traditional EC or RSA key. */
+    public static PrivateKey privateKey(String pem) {
         try (Reader in = new StringReader(pem); PEMParser parser = new PEMParser(in)) {
             Object o = parser.readObject();
             JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
@@ -175,7 +176,7 @@ public final class AgentCa {
             }
             throw new IllegalArgumentException("not an unencrypted PEM private key");
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read the CA key: " + e.getMessage(), e);
+            throw new IllegalArgumentException("cannot read the private key: " + e.getMessage(), e);
         }
     }
 }

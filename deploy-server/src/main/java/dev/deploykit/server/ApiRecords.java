@@ -1,0 +1,37 @@
+package dev.deploykit.server;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What the REST API keeps of its own: the audit of who did what, and the responses of writes made
+ * under an {@code Idempotency-Key}. On PostgreSQL ({@link PostgresApiRecords}) every server process
+ * on the database shares them; in memory ({@link MemoryApiRecords}) they last as long as the process.
+ */
+interface ApiRecords {
+    /**
+     * One action: who ({@code actor}, the token's name), what ({@code action}, e.g.
+     * {@code deployment.cancel}), on what, and the HTTP status it got.
+     */
+    record AuditEntry(long seq, Instant at, String actor, String action, String target, int status, String detail) {}
+
+    /** A response kept for an idempotency key; {@code status} 0 while the first request is still running. */
+    record Kept(String request, int status, String body) {}
+
+    void audit(Instant at, String actor, String action, String target, int status, String detail);
+
+    /** Audit entries after {@code afterSeq}, oldest first, at most {@code limit}. */
+    List<AuditEntry> audit(long afterSeq, int limit);
+
+    /**
+     * Claims {@code key} for {@code actor}'s request: empty when this call is the first (run it, then
+     * {@link #complete}), else what the first one left.
+     */
+    Optional<Kept> claim(String actor, String key, String request, Instant now);
+
+    void complete(String actor, String key, int status, String body);
+
+    /** Forgets a claim whose request failed before it had a response worth keeping. */
+    void release(String actor, String key);
+}

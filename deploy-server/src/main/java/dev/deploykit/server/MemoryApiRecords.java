@@ -1,0 +1,40 @@
+package dev.deploykit.server;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** {@link ApiRecords} in this process's memory, for the in-memory demo mode. Thread-safe (synchronized). */
+final class MemoryApiRecords implements ApiRecords {
+    private final List<AuditEntry> audit = new ArrayList<>();
+    private final Map<String, Kept> kept = new HashMap<>();
+
+    @Override
+    public synchronized void audit(Instant at, String actor, String action, String target, int status, String detail) {
+        audit.add(new AuditEntry(audit.size() + 1, at, actor, action, target, status, detail));
+    }
+
+    @Override
+    public synchronized List<AuditEntry> audit(long afterSeq, int limit) {
+        return audit.stream().filter(e -> e.seq() > afterSeq).limit(limit).toList();
+    }
+
+    @Override
+    public synchronized Optional<Kept> claim(String actor, String key, String request, Instant now) {
+        Kept k = kept.putIfAbsent(actor + "\n" + key, new Kept(request, 0, ""));
+        return Optional.ofNullable(k);
+    }
+
+    @Override
+    public synchronized void complete(String actor, String key, int status, String body) {
+        kept.computeIfPresent(actor + "\n" + key, (k, v) -> new Kept(v.request(), status, body));
+    }
+
+    @Override
+    public synchronized void release(String actor, String key) {
+        kept.remove(actor + "\n" + key);
+    }
+}
