@@ -186,6 +186,23 @@ public final class DeployPlan {
         return stepTimeout;
     }
 
+    /** Equal when every field is: two plans that would run the same way, whatever built them. */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof DeployPlan p && name.equals(p.name) && Objects.equals(action, p.action) && target.equals(p.target)
+                && canary.equals(p.canary) && batch.equals(p.batch) && concurrency == p.concurrency
+                && pauseBetweenBatches.equals(p.pauseBetweenBatches) && manualPromote == p.manualPromote
+                && maxFailed.equals(p.maxFailed) && batchFailureMode == p.batchFailureMode
+                && rollbackOnFailure == p.rollbackOnFailure && beforeHooks.equals(p.beforeHooks)
+                && afterHooks.equals(p.afterHooks) && Objects.equals(healthCheck, p.healthCheck) && stepTimeout.equals(p.stepTimeout);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(name, action, target, canary, batch, concurrency, pauseBetweenBatches, manualPromote, maxFailed,
+                batchFailureMode, rollbackOnFailure, beforeHooks, afterHooks, healthCheck, stepTimeout);
+    }
+
     @Override
     public String toString() {
         return "DeployPlan[" + name + ": " + action + " on " + target + ", canary " + canary + ", batch " + batch
@@ -380,7 +397,7 @@ public final class DeployPlan {
                 try {
                     Checks.id(field, id);
                 } catch (IllegalArgumentException e) {
-                    throw new PlanValidationException(field, e.getMessage());
+                    throw new PlanValidationException(field, id, e.getMessage());
                 }
             }
         }
@@ -391,7 +408,7 @@ public final class DeployPlan {
             }
             if (size.isPercent()) {
                 if (size.percent() < 1 || size.percent() > 100) {
-                    throw new PlanValidationException(field + "Percent", "must be in 1..100, but was " + size.percent());
+                    throw new PlanValidationException(field + "Percent", "must be in 1%..100%, but was " + size);
                 }
             } else if (size.count() < minCount) {
                 throw new PlanValidationException(field + "Count", "must be >= " + minCount + ", but was " + size.count());

@@ -99,10 +99,12 @@ class PlanningTest {
         PlanValidationException group = assertThrows(PlanValidationException.class,
                 () -> cluster.kit.start(DeployPlan.builder().action(Action.install("app", "1.0")).targetGroups("nope").build()));
         assertEquals("target.groups", group.field());
+        assertEquals("nope", group.value());
         assertTrue(group.getMessage().contains("'nope'"), group.getMessage());
         PlanValidationException server = assertThrows(PlanValidationException.class,
                 () -> cluster.kit.start(DeployPlan.builder().action(Action.install("app", "1.0")).targetServers("n01", "ghost").build()));
         assertEquals("target.servers", server.field());
+        assertEquals("ghost", server.value());
         PlanValidationException pkg = assertThrows(PlanValidationException.class,
                 () -> cluster.kit.start(Cluster.install("9.9").build()));
         assertEquals("action", pkg.field());
@@ -124,7 +126,7 @@ class PlanningTest {
         List<Case> cases = List.of(
                 new Case("action", "must be set", b -> b.targetAll()),
                 new Case("target", "at least one", b -> b.action(Action.install("app", "1.0"))),
-                new Case("rollout.batchPercent", "must be in 1..100, but was 140", b -> valid.apply(b).batch(BatchSize.percent(140))),
+                new Case("rollout.batchPercent", "must be in 1%..100%, but was 140%", b -> valid.apply(b).batch(BatchSize.percent(140))),
                 new Case("rollout.batchCount", "must be >= 1, but was 0", b -> valid.apply(b).batch(BatchSize.count(0))),
                 new Case("rollout.canaryPercent", "but was -5", b -> valid.apply(b).canary(BatchSize.percent(-5))),
                 new Case("rollout.concurrency", "but was -1", b -> valid.apply(b).concurrency(-1)),
@@ -144,5 +146,20 @@ class PlanningTest {
         PlanValidationException health = assertThrows(PlanValidationException.class,
                 () -> HealthCheck.of(Command.of("true"), -1, java.time.Duration.ZERO));
         assertEquals("healthCheck.retries", health.field());
+    }
+
+    @Test
+    void plansWithTheSameFieldsAreEqualHoweverTheyWereBuilt() {
+        DeployPlan plan = DeployPlan.builder().name("web").action(Action.install("app", "1.0")).targetGroups("a", "b")
+                .exclude("n03").canary(BatchSize.count(1)).batch(BatchSize.percent(50)).maxFailed(BatchSize.count(1))
+                .beforeHook(Command.of("true")).healthCheck(HealthCheck.ofPackage(2, java.time.Duration.ofSeconds(1))).build();
+        DeployPlan sameOtherOrder = DeployPlan.builder().name("web").action(Action.install("app", "1.0")).targetGroups("b", "a")
+                .exclude("n03").canary(BatchSize.count(1)).batch(BatchSize.percent(50)).maxFailed(BatchSize.count(1))
+                .beforeHook(Command.of("true")).healthCheck(HealthCheck.ofPackage(2, java.time.Duration.ofSeconds(1))).build();
+        assertEquals(plan, sameOtherOrder);
+        assertEquals(plan.hashCode(), sameOtherOrder.hashCode());
+        assertEquals(plan, plan.toBuilder().build());
+        assertTrue(!plan.equals(plan.toBuilder().batch(BatchSize.percent(51)).build()));
+        assertTrue(!plan.equals(plan.toBuilder().afterHook(Command.of("true")).build()));
     }
 }

@@ -97,16 +97,16 @@ final class Planner {
         }
         for (String name : target.groups()) {
             ServerGroup group = store.group(name)
-                    .orElseThrow(() -> new PlanValidationException("target.groups", "unknown group '" + name + "'"));
+                    .orElseThrow(() -> new PlanValidationException("target.groups", name, "unknown group '" + name + "'"));
             all.values().stream().filter(group::contains).forEach(s -> chosen.put(s.id(), s));
         }
         for (String id : target.servers()) {
             Server s = all.get(id);
             if (s == null) {
-                throw new PlanValidationException("target.servers", "unknown server '" + id + "'");
+                throw new PlanValidationException("target.servers", id, "unknown server '" + id + "'");
             }
             if (s.cordoned()) {
-                throw new PlanValidationException("target.servers", "server '" + id + "' is cordoned; uncordon it "
+                throw new PlanValidationException("target.servers", id, "server '" + id + "' is cordoned; uncordon it "
                         + "(servers().uncordon(\"" + id + "\")) before deploying to it by name");
             }
             chosen.put(id, s);
@@ -114,7 +114,7 @@ final class Planner {
         all.values().stream().filter(target.selector()::matches).forEach(s -> chosen.put(s.id(), s));
         for (String id : target.exclude()) {
             if (!all.containsKey(id)) {
-                throw new PlanValidationException("target.exclude", "unknown server '" + id + "'");
+                throw new PlanValidationException("target.exclude", id, "unknown server '" + id + "'");
             }
             chosen.remove(id);
         }
