@@ -22,7 +22,9 @@ final class PostgresApiRecords implements ApiRecords {
 
     PostgresApiRecords(DataSource db, String schema) {
         this.db = db;
-        Flyway.configure().dataSource(db).schemas(schema).table("api_schema_history").locations("classpath:dev/deploykit/server/db")
+        Flyway.configure().dataSource(db).schemas(schema == null ? new String[0] : new String[] {schema}).table("api_schema_history")
+                .baselineOnMigrate(true).baselineVersion("0") // the schema holds the store's tables already
+               .locations("classpath:dev/deploykit/server/db")
                 .load().migrate();
     }
 

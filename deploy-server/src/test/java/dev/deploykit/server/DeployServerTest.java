@@ -145,6 +145,7 @@ class DeployServerTest {
     /** Reads the SSE stream until the server ends it, as lines. */
     private static List<String> sse(ServerFixtures.Api api, String path) throws Exception {
         HttpRequest request = HttpRequest.newBuilder(URI.create(api.base() + path)).header("Authorization", "Bearer " + ServerFixtures.VIEWER)
+                .header("Accept", "text/event-stream")
                 .timeout(Duration.ofMinutes(2)).build();
         HttpResponse<java.io.InputStream> response = api.http().send(request, HttpResponse.BodyHandlers.ofInputStream());
         assertEquals(200, response.statusCode());
