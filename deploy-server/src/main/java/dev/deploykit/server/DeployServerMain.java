@@ -32,7 +32,7 @@ public final class DeployServerMain {
         DeployServer server;
         try {
             server = DeployServer.start(Path.of(args[1]));
-        } catch (ServerConfig.ConfigException e) {
+        } catch (ServerConfig.ConfigException | IllegalArgumentException e) { // a bad setting, named in the message
             System.err.println("deploy-server: " + e.getMessage());
             System.exit(2);
             return;

@@ -108,6 +108,9 @@ class ApiAccessTest {
 
     @Test
     void theOpenApiDocumentListsEveryRouteAndIsServedWithoutAToken() throws Exception {
+        HttpResponse<String> health = api.http().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(api.base()
+                .replace(RestApi.PREFIX, "/health"))).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals("{\"status\":\"up\"}", health.body());
         HttpResponse<String> served = api.get(null, "/openapi.yaml");
         assertEquals(200, served.statusCode());
         JsonNode doc = new ObjectMapper(new YAMLFactory()).readTree(served.body());
