@@ -60,9 +60,13 @@ final class ServerFixtures {
         final int agentPort;
 
         ServerProcess(Path dir, String name, String config) throws Exception {
+            this(dir, name, config, "-Xmx256m");
+        }
+
+        ServerProcess(Path dir, String name, String config, String heap) throws Exception {
             Path file = Files.writeString(dir.resolve(name + ".yaml"), config);
             log = dir.resolve(name + ".log");
-            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), heap,
                     "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), DeployServerMain.class.getName(),
                     "--config", file.toString()));
             process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
