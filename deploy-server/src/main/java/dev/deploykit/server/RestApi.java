@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.deploykit.Binding;
 import dev.deploykit.DeployEvent;
 import dev.deploykit.DeployKit;
-import dev.deploykit.DeployPlan;
 import dev.deploykit.Deployment;
 import dev.deploykit.LabelSelector;
 import dev.deploykit.NotFoundException;
@@ -13,6 +12,7 @@ import dev.deploykit.Pin;
 import dev.deploykit.Server;
 import dev.deploykit.ServerGroup;
 import dev.deploykit.Target;
+import dev.deploykit.plan.PlanFile;
 import dev.deploykit.plan.PlanFiles;
 import dev.deploykit.server.ApiRecords.Kept;
 import dev.deploykit.server.ApiTokens.Caller;
@@ -108,7 +108,7 @@ final class RestApi {
                 new Route(HandlerType.GET, "/deployments", Role.VIEWER, null, (ctx, c) -> Reply.ok(kit.deployments().stream()
                         .map(d -> deployment(d, false)).toList())),
                 new Route(HandlerType.POST, "/deployments", Role.DEPLOYER, "deployment.start", this::start),
-                new Route(HandlerType.POST, "/deployments/preview", Role.VIEWER, null, (ctx, c) -> Reply.ok(kit.preview(plan(ctx)))),
+                new Route(HandlerType.POST, "/deployments/preview", Role.VIEWER, null, (ctx, c) -> Reply.ok(plan(ctx).preview(kit))),
                 new Route(HandlerType.GET, "/deployments/{id}", Role.VIEWER, null, (ctx, c) -> Reply.ok(deployment(find(ctx), true))),
                 new Route(HandlerType.GET, "/deployments/{id}/events", Role.VIEWER, null, this::events),
                 new Route(HandlerType.POST, "/deployments/{id}/pause", Role.DEPLOYER, "deployment.pause", (ctx, c) -> control(ctx, c,
@@ -319,17 +319,16 @@ final class RestApi {
 
     // ---- deployments ----
 
-    private DeployPlan plan(Context ctx) {
+    /** The plan file in the body: JSON when the request says so, else YAML; errors point into it. */
+    private static PlanFile plan(Context ctx) {
         String type = Optional.ofNullable(ctx.contentType()).orElse("");
-        String name = type.contains("json") ? "plan.json" : "plan.yaml";
-        return PlanFiles.read(ctx.body(), name);
+        return PlanFiles.load(ctx.body(), type.contains("json") ? "plan.json" : "plan.yaml");
     }
 
     private Reply start(Context ctx, Caller caller) {
-        DeployPlan plan = plan(ctx);
-        confine(caller, plan.target());
-        Deployment d = kit.start(plan);
-        return new Reply(201, deployment(d, true));
+        PlanFile plan = plan(ctx);
+        confine(caller, plan.plan().target());
+        return new Reply(201, deployment(plan.start(kit), true));
     }
 
     private Deployment find(Context ctx) {

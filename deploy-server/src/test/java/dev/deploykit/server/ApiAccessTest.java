@@ -86,6 +86,11 @@ class ApiAccessTest {
         assertTrue(problem.get("detail").asText().startsWith("plan.yaml:7:"), r.body());
         assertEquals(0, api.json(api.get(ServerFixtures.VIEWER, "/deployments")).size(), "nothing started");
 
+        HttpResponse<String> noGroup = api.send(ServerFixtures.DEPLOYER, "POST", "/deployments",
+                HttpRequest.BodyPublishers.ofString(yaml.replace("batch: 150%", "batch: 50%")), "application/yaml", null);
+        assertEquals(422, noGroup.statusCode(), noGroup.body());
+        assertEquals("plan.yaml:5:12 target.groups[0]: unknown group 'web'", api.json(noGroup).get("detail").asText(), noGroup.body());
+
         HttpResponse<String> unknown = api.post(ServerFixtures.DEPLOYER, "/deployments/d-nope/cancel", "");
         assertEquals(404, unknown.statusCode());
         assertTrue(api.json(unknown).get("detail").asText().contains("d-nope"), unknown.body());

@@ -14,12 +14,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** A package upload larger than the server's whole heap streams to disk and is published. */
 class UploadTest {
-    private static final long SIZE = 2L << 30;
+    private static final long SIZE = 1L << 30;
     @TempDir
     Path dir;
 
     @Test
-    void aTwoGibPackageIsPublishedByAServerWithA256MibHeap() throws Exception {
+    void aOneGibPackageIsPublishedByAServerWithA128MibHeap() throws Exception {
         Path dpkgDeb = Requirements.tool("dpkg-deb", "to build a real .deb");
         Path tree = Files.createDirectories(dir.resolve("tree"));
         Files.createDirectories(tree.resolve("DEBIAN"));
@@ -38,10 +38,12 @@ class UploadTest {
 
         AgentFixtures.Pki pki = AgentFixtures.pki(dir);
         try (ServerFixtures.ServerProcess server = new ServerFixtures.ServerProcess(dir, "server", ServerFixtures.config(dir, pki,
-                "{memory: true}", "solo"), "-Xmx256m")) {
+                "{memory: true}", "solo"), "-Xmx128m")) {
             ServerFixtures.Api api = ServerFixtures.Api.of(pki, server.apiPort);
-            HttpResponse<String> r = api.send(ServerFixtures.DEPLOYER, "POST", "/packages?filename=" + deb.getFileName(),
-                    HttpRequest.BodyPublishers.ofFile(deb), "application/octet-stream", null);
+            HttpRequest upload = HttpRequest.newBuilder(java.net.URI.create(api.base() + "/packages?filename=" + deb.getFileName()))
+                    .header("Authorization", "Bearer " + ServerFixtures.DEPLOYER).timeout(java.time.Duration.ofMinutes(10))
+                    .POST(HttpRequest.BodyPublishers.ofFile(deb)).build();
+            HttpResponse<String> r = api.http().send(upload, HttpResponse.BodyHandlers.ofString());
             assertEquals(201, r.statusCode(), r.body() + "\n" + server.text());
             assertEquals(Files.size(deb), api.json(r).get("size").asLong());
             assertEquals("big-app", api.json(r).get("name").asText());
