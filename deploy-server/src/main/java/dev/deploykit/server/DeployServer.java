@@ -115,6 +115,7 @@ public final class DeployServer implements AutoCloseable {
             ServerConfig.Api api = config.api();
             RestApi rest = new RestApi(kit, records, config.artifactDir().resolve("uploads"),
                     api.maxUploadBytes() == null ? 4L << 30 : api.maxUploadBytes(), Clock.systemUTC());
+            ServerMetrics metrics = new ServerMetrics(kit, gateway, Clock.systemUTC());
             String host = api.host() == null ? "0.0.0.0" : api.host();
             int port = api.port() == null ? 8443 : api.port();
             Javalin http = Javalin.create(c -> {
@@ -138,6 +139,9 @@ public final class DeployServer implements AutoCloseable {
                 }
                 c.routes.get("/health", ctx -> ctx.contentType("application/json").result("{\"status\":\"up\"}"));
                 c.routes.get("/ready", ctx -> ctx.status(200).result("ready"));
+                c.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4").result(metrics.scrape()));
+                c.routes.before(ctx -> ctx.attribute("started", System.nanoTime()));
+                c.routes.after(RestApi.PREFIX + "/*", ctx -> metrics.request(ctx, ctx.<Long>attribute("started")));
                 rest.install(c, tokens);
             }).start();
             log.info("DeployKit server: REST API on {}:{}, agent gateway on port {}", host, http.port(), gateway.port());

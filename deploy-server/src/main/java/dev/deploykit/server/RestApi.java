@@ -140,7 +140,10 @@ final class RestApi {
             }
         });
         for (Route r : routes()) {
-            config.routes.addHttpHandler(r.method(), PREFIX + r.path(), ctx -> run(r, ctx));
+            config.routes.addHttpHandler(r.method(), PREFIX + r.path(), ctx -> {
+                ctx.attribute("route", PREFIX + r.path());
+                run(r, ctx);
+            });
         }
         config.routes.sse(PREFIX + "/deployments/{id}/events/stream", this::stream);
         config.routes.get(PREFIX + "/openapi.yaml", ctx -> ctx.contentType("application/yaml")

@@ -124,6 +124,15 @@ class DeployServerTest {
                 "ci-bot package.publish 201", "ci-bot deployment.start 201", "ci-bot deployment.cancel 200"), actions,
                 "one entry per write, the replay not counted again: " + audit);
         assertEquals(slowId, audit.get(5).get("target").asText());
+
+        HttpResponse<String> metrics = apiA.http().send(HttpRequest.newBuilder(URI.create(apiA.base().replace(RestApi.PREFIX, "/metrics")))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(metrics.body().contains("deploykit_deployments{status=\"SUCCEEDED\"} 1.0"), metrics.body());
+        assertTrue(metrics.body().contains("deploykit_agents_connected 3.0"), metrics.body());
+        assertTrue(metrics.body().contains("deploykit_node_tasks{status=\"SUCCEEDED\"} 3.0"), metrics.body());
+        assertTrue(metrics.body().matches("(?s).*deploykit_artifact_bytes_served_bytes_total [1-9].*"), metrics.body());
+        assertTrue(metrics.body().contains("deploykit_http_requests_seconds_count{method=\"POST\",route=\"/api/v1/deployments\",status=\"201\"}"),
+                metrics.body());
     }
 
     private static int count(ServerFixtures.Api api, String path) {
