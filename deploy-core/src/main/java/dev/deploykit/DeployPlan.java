@@ -51,6 +51,7 @@ public final class DeployPlan {
     private final List<Command> afterHooks;
     private final HealthCheck healthCheck;
     private final Duration stepTimeout;
+    private final DispatchWindow window;
 
     private DeployPlan(Builder b) {
         this.name = b.name;
@@ -68,6 +69,7 @@ public final class DeployPlan {
         this.afterHooks = List.copyOf(b.afterHooks);
         this.healthCheck = b.healthCheck;
         this.stepTimeout = b.stepTimeout;
+        this.window = b.window;
     }
 
     public static Builder builder() {
@@ -116,6 +118,7 @@ public final class DeployPlan {
         b.afterHooks.addAll(afterHooks);
         b.healthCheck = healthCheck;
         b.stepTimeout = stepTimeout;
+        b.window = window;
         return b;
     }
 
@@ -186,6 +189,11 @@ public final class DeployPlan {
         return stepTimeout;
     }
 
+    /** When the deployment may dispatch: {@link DispatchWindow#ALWAYS} unless a start time or maintenance window was set. */
+    public DispatchWindow window() {
+        return window;
+    }
+
     /** Equal when every field is: two plans that would run the same way, whatever built them. */
     @Override
     public boolean equals(Object o) {
@@ -194,13 +202,14 @@ public final class DeployPlan {
                 && pauseBetweenBatches.equals(p.pauseBetweenBatches) && manualPromote == p.manualPromote
                 && maxFailed.equals(p.maxFailed) && batchFailureMode == p.batchFailureMode
                 && rollbackOnFailure == p.rollbackOnFailure && beforeHooks.equals(p.beforeHooks)
-                && afterHooks.equals(p.afterHooks) && Objects.equals(healthCheck, p.healthCheck) && stepTimeout.equals(p.stepTimeout);
+                && afterHooks.equals(p.afterHooks) && Objects.equals(healthCheck, p.healthCheck) && stepTimeout.equals(p.stepTimeout)
+                && window.equals(p.window);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(name, action, target, canary, batch, concurrency, pauseBetweenBatches, manualPromote, maxFailed,
-                batchFailureMode, rollbackOnFailure, beforeHooks, afterHooks, healthCheck, stepTimeout);
+                batchFailureMode, rollbackOnFailure, beforeHooks, afterHooks, healthCheck, stepTimeout, window);
     }
 
     @Override
@@ -230,6 +239,7 @@ public final class DeployPlan {
         private final List<Command> afterHooks = new ArrayList<>();
         private HealthCheck healthCheck;
         private Duration stepTimeout = Command.DEFAULT_TIMEOUT;
+        private DispatchWindow window = DispatchWindow.ALWAYS;
         private final boolean strategyOnly;
 
         private Builder(boolean strategyOnly) {
@@ -353,6 +363,16 @@ public final class DeployPlan {
 
         public Builder stepTimeout(Duration stepTimeout) {
             this.stepTimeout = stepTimeout;
+            return this;
+        }
+
+        /**
+         * Dispatch only at the times {@code window} allows (a start time, a maintenance window, or
+         * both). Outside them the deployment runs but dispatches no new batch, and its waiting nodes
+         * say why; a batch already running finishes. Default {@link DispatchWindow#ALWAYS}.
+         */
+        public Builder window(DispatchWindow window) {
+            this.window = Objects.requireNonNullElse(window, DispatchWindow.ALWAYS);
             return this;
         }
 

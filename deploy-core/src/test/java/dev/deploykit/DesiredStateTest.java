@@ -65,7 +65,7 @@ class DesiredStateTest {
         return cluster;
     }
 
-    private static void eventually(String what, Callable<Boolean> condition) throws Exception {
+    static void eventually(String what, Callable<Boolean> condition) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (!condition.call()) {
             if (System.nanoTime() > deadline) {

@@ -6,6 +6,7 @@ import dev.deploykit.DeployEvent;
 import dev.deploykit.DeployPlan;
 import dev.deploykit.Deployment;
 import dev.deploykit.DeploymentStatus;
+import dev.deploykit.DispatchWindow;
 import dev.deploykit.LeaseLostException;
 import dev.deploykit.NodeStatus;
 import dev.deploykit.NodeTask;
@@ -15,6 +16,7 @@ import dev.deploykit.spi.DeploymentRecord;
 import dev.deploykit.spi.NodeSession;
 import dev.deploykit.spi.support.DaemonThreads;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -124,9 +126,10 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
                 if (todo.isEmpty()) {
                     continue;
                 }
-                if (!awaitDispatchAllowed()) {
+                if (!awaitWindow() || !awaitDispatchAllowed()) {
                     break;
                 }
+                todo = pendingIn(b);
                 int batch = b;
                 boolean isCanary;
                 synchronized (lock) {
@@ -274,6 +277,33 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
         synchronized (lock) {
             while (pauseRequested && !cancelRequested) {
                 waitOnLock(0);
+            }
+            return !cancelRequested;
+        }
+    }
+
+    /**
+     * Waits, before a batch, until the plan's dispatch window is open: every pending node says why
+     * and until when (one status change each), the wait ends early on cancel. False when cancelled.
+     */
+    private boolean awaitWindow() {
+        DispatchWindow window = plan.window();
+        Instant now = engine.clock.instant();
+        if (window.isOpen(now)) {
+            return true;
+        }
+        String why = RolloutState.waitingForWindow(window, window.nextOpen(now));
+        log.info("deployment {}: {}", record.id(), why);
+        for (NodeTask t : snapshot()) {
+            if (t.status() == NodeStatus.PENDING) {
+                update(t.with(NodeStatus.PENDING, "window", why, now));
+            }
+        }
+        synchronized (lock) {
+            Instant at;
+            while (!cancelRequested && !window.isOpen(at = engine.clock.instant())) {
+                // at most a second at a time: the clock may be moved (tests) and a cancel wakes us anyway
+                waitOnLock(Math.max(1, Math.min(1000, Duration.between(at, window.nextOpen(at)).toMillis())));
             }
             return !cancelRequested;
         }

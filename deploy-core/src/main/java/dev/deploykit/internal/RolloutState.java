@@ -3,8 +3,10 @@ package dev.deploykit.internal;
 import dev.deploykit.DeployPlan;
 import dev.deploykit.DeployPlan.BatchFailureMode;
 import dev.deploykit.DeploymentStatus;
+import dev.deploykit.DispatchWindow;
 import dev.deploykit.NodeStatus;
 import dev.deploykit.NodeTask;
+import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
@@ -80,6 +82,11 @@ final class RolloutState {
     static final String STOPPED_BEFORE_DISPATCH = "deployment stopped by an internal error";
     /** The message of a task that was in flight when its controller stopped and goes back to PENDING. */
     static final String RESENT_AFTER_RESTART = "re-sent after a controller restart";
+
+    /** A pending node's message while its batch waits for the plan's dispatch window. */
+    static String waitingForWindow(DispatchWindow window, Instant opens) {
+        return "waiting for the dispatch window (" + window.describe() + "): opens at " + opens;
+    }
 
     private final Rules rules;
     private int failures;

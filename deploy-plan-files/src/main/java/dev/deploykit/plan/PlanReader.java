@@ -5,6 +5,7 @@ import dev.deploykit.Action;
 import dev.deploykit.BatchSize;
 import dev.deploykit.Command;
 import dev.deploykit.DeployPlan;
+import dev.deploykit.DispatchWindow;
 import dev.deploykit.HealthCheck;
 import dev.deploykit.LabelSelector;
 import dev.deploykit.PlanValidationException;
@@ -12,7 +13,12 @@ import dev.deploykit.Script;
 import dev.deploykit.ScriptSet;
 import dev.deploykit.Secret;
 import dev.deploykit.Target;
+import java.time.DayOfWeek;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalTime;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -37,7 +43,7 @@ final class PlanReader {
      * else is an unknown field; {@code plan.schema.json} lists exactly these (a test holds it to that).
      */
     static final Map<String, List<String>> FIELDS = Map.ofEntries(
-            Map.entry("plan", List.of("name", "action", "target", "rollout", "failurePolicy", "hooks", "healthCheck", "stepTimeout")),
+            Map.entry("plan", List.of("name", "action", "target", "rollout", "failurePolicy", "hooks", "healthCheck", "stepTimeout", "window")),
             Map.entry("action", List.of("install", "remove", "runScripts", "rollback")),
             Map.entry("install", List.of("package", "version")),
             Map.entry("remove", List.of("package")),
@@ -49,7 +55,8 @@ final class PlanReader {
             Map.entry("failurePolicy", List.of("maxFailed", "batchFailureMode", "rollbackOnFailure")),
             Map.entry("hooks", List.of("before", "after")),
             Map.entry("healthCheck", List.of("command", "retries", "interval")),
-            Map.entry("command", List.of("argv", "env", "cwd", "timeout", "runAs")));
+            Map.entry("command", List.of("argv", "env", "cwd", "timeout", "runAs")),
+            Map.entry("window", List.of("notBefore", "opens", "length", "days", "zone")));
 
     private static final Pattern PERCENT = Pattern.compile("(\\d{1,9})%");
 
@@ -93,6 +100,7 @@ final class PlanReader {
         });
         optional(root.get("healthCheck"), a -> b.healthCheck(healthCheck(a)));
         optional(root.get("stepTimeout"), a -> b.stepTimeout(duration(a)));
+        optional(root.get("window"), a -> b.window(window(a)));
         try {
             return b.build();
         } catch (PlanValidationException e) {
@@ -242,6 +250,39 @@ final class PlanReader {
         return Arrays.stream(DeployPlan.BatchFailureMode.values()).filter(m -> m.name().equals(mode)).findFirst()
                 .orElseThrow(() -> tree.error(a.path(), "must be one of " + Arrays.toString(DeployPlan.BatchFailureMode.values())
                         + ", but was '" + mode + "'"));
+    }
+
+    /** {@code {notBefore: 2026-12-05T00:00:00Z, opens: "02:00", length: 2h, days: [SAT, SUN], zone: Asia/Shanghai}}. */
+    private DispatchWindow window(At a) {
+        fields(a, "window");
+        At notBefore = a.get("notBefore");
+        At opens = a.get("opens");
+        At zone = a.get("zone");
+        Instant start = notBefore.present() ? build(notBefore, () -> parsed(() -> Instant.parse(text(notBefore)),
+                "an ISO-8601 instant such as 2026-12-05T02:00:00Z")) : null;
+        LocalTime opening = opens.present() ? build(opens, () -> parsed(() -> LocalTime.parse(text(opens)), "a time of day such as \"02:00\""))
+                : null;
+        Duration length = a.get("length").present() ? duration(a.get("length")) : null;
+        Set<DayOfWeek> days = new LinkedHashSet<>();
+        if (a.get("days").present()) {
+            for (At d : list(a.get("days"))) {
+                String day = text(d);
+                days.add(Arrays.stream(DayOfWeek.values()).filter(w -> w.name().startsWith(day) && day.length() >= 3).findFirst()
+                        .orElseThrow(() -> tree.error(d.path(), "must be a day such as MON or MONDAY, but was '" + day + "'")));
+            }
+        }
+        ZoneId in = zone.present() ? build(zone, () -> parsed(() -> ZoneId.of(text(zone)), "a zone such as UTC or Asia/Shanghai"))
+                : ZoneOffset.UTC;
+        return build(a, () -> new DispatchWindow(start, opening, length, days, opening == null ? null : in));
+    }
+
+    /** {@code parse}'s value, or an IllegalArgumentException saying what was expected. */
+    private static <T> T parsed(Supplier<T> parse, String expected) {
+        try {
+            return parse.get();
+        } catch (java.time.DateTimeException e) {
+            throw new IllegalArgumentException("must be " + expected + " (" + e.getMessage() + ")", e);
+        }
     }
 
     private Duration duration(At a) {

@@ -7,6 +7,7 @@ import dev.deploykit.Action;
 import dev.deploykit.BatchSize;
 import dev.deploykit.Command;
 import dev.deploykit.DeployPlan;
+import dev.deploykit.DispatchWindow;
 import dev.deploykit.HealthCheck;
 import dev.deploykit.Script;
 import java.util.Collection;
@@ -60,6 +61,20 @@ final class PlanWriter {
             h.put("interval", Durations.format(check.interval()));
         }
         n.put("stepTimeout", Durations.format(plan.stepTimeout()));
+        DispatchWindow w = plan.window();
+        if (!w.equals(DispatchWindow.ALWAYS)) { // written only when set: plans without one read and write as before
+            ObjectNode window = n.putObject("window");
+            if (w.notBefore() != null) {
+                window.put("notBefore", w.notBefore().toString());
+            }
+            if (w.opens() != null) {
+                window.put("opens", w.opens().toString());
+                window.put("length", Durations.format(w.length()));
+                ArrayNode days = window.putArray("days");
+                w.days().stream().sorted().forEach(d -> days.add(d.name().substring(0, 3)));
+                window.put("zone", w.zone().getId());
+            }
+        }
         return n;
     }
 

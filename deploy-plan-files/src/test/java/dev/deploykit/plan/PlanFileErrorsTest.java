@@ -1,6 +1,7 @@
 package dev.deploykit.plan;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.IOException;
@@ -38,7 +39,7 @@ class PlanFileErrorsTest {
         assertEquals("plan.yaml:8:3 rollout.bach: unknown field; rollout has canary, batch, concurrency, pauseBetweenBatches, manualPromote",
                 error(VALID + "rollout:\n  canary: 1\n  bach: 2\n"));
         assertEquals("plan.yaml:6:1 rolout: unknown field; a plan has name, action, target, rollout, failurePolicy, hooks, healthCheck, "
-                + "stepTimeout", error(VALID + "rolout: {batch: 2}\n"));
+                + "stepTimeout, window", error(VALID + "rolout: {batch: 2}\n"));
         assertEquals("plan.json:1:53 target.group: unknown field; target has all, groups, servers, selector, exclude",
                 jsonError("{\"action\": {\"remove\": {\"package\": \"x\"}}, \"target\": {\"group\": [\"web\"]}}"));
     }
@@ -128,7 +129,7 @@ class PlanFileErrorsTest {
         assertEquals("plan.yaml:2:1 YAML syntax: expected ',' or ']', but got <stream end>", error("name: [a\n"));
         assertEquals("plan.yaml:1:1 the file is empty", error("# nothing here\n"));
         assertEquals("plan.yaml:7:1 a plan file holds one document, but a second one starts here", error(VALID + "---\nname: other\n"));
-        assertEquals("plan.yaml:1:1 must be a map with name, action, target, rollout, failurePolicy, hooks, healthCheck, stepTimeout, "
+        assertEquals("plan.yaml:1:1 must be a map with name, action, target, rollout, failurePolicy, hooks, healthCheck, stepTimeout, window, "
                 + "but was a list", error("- install\n"));
         Path latin1 = Files.write(tmp.resolve("plan.yaml"), "name: caf\u00e9\n".getBytes(StandardCharsets.ISO_8859_1));
         assertEquals(latin1 + ":1:10 not UTF-8 text (byte 9)", assertThrows(PlanFileException.class, () -> PlanFiles.read(latin1)).getMessage());
@@ -149,5 +150,11 @@ class PlanFileErrorsTest {
                 + "Remove[packageName=web-app]", error(VALID.replace("install: {package: web-app, version: 2.3.1}", "remove: {package: web-app}")
                         + "failurePolicy: {rollbackOnFailure: true}\n"));
         assertEquals("plan.yaml:6:38 healthCheck.retries: must be >= 0, but was -1", error(VALID + "healthCheck: {interval: 1s, retries: -1}\n"));
+        assertEquals("plan.yaml:6:34 window.length: must be more than zero and at most 1 day, but was PT30H",
+                error(VALID + "window: {opens: \"02:00\", length: 30h}\n"));
+        assertEquals("plan.yaml:6:50 window.days[1]: must be a day such as MON or MONDAY, but was 'SNU'",
+                error(VALID + "window: {opens: \"02:00\", length: 2h, days: [SAT, SNU]}\n"));
+        assertTrue(error(VALID + "window: {opens: \"25:00\", length: 2h}\n").startsWith("plan.yaml:6:17 window.opens: must be a time of day"),
+                error(VALID + "window: {opens: \"25:00\", length: 2h}\n"));
     }
 }

@@ -51,6 +51,12 @@ class RoundTripTest {
                 DeployPlan.builder().name("remove").action(Action.remove("old-agent")).targetServers("n1", "n2").exclude("n2")
                         .batch(BatchSize.percent(100)).healthCheck(HealthCheck.ofPackage(0, Duration.ZERO)).build(),
                 DeployPlan.builder().action(Action.runScripts("hooks", "2.10")).targetSelector("role=db").build(),
+                DeployPlan.builder().action(Action.install("web-app", "2.4")).targetGroups("web")
+                        .window(dev.deploykit.DispatchWindow.daily(java.time.LocalTime.of(2, 0), Duration.ofHours(2),
+                                java.time.ZoneId.of("Asia/Shanghai")).on(java.time.DayOfWeek.SATURDAY, java.time.DayOfWeek.SUNDAY)
+                                .notBefore(java.time.Instant.parse("2026-12-05T00:00:00Z"))).build(),
+                DeployPlan.builder().action(Action.install("web-app", "2.4")).targetGroups("web")
+                        .window(dev.deploykit.DispatchWindow.startingAt(java.time.Instant.parse("2026-12-05T00:00:00Z"))).build(),
                 DeployPlan.builder().action(Action.rollback("d-42")).targetGroups("web").maxFailed(BatchSize.count(3))
                         .stepTimeout(Duration.ofHours(2)).build(),
                 DeployPlan.builder().action(Action.runScripts(ScriptSet.of("maintenance",
