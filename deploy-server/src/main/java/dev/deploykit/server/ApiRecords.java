@@ -34,4 +34,18 @@ interface ApiRecords {
 
     /** Forgets a claim whose request failed before it had a response worth keeping. */
     void release(String actor, String key);
+
+    /** One webhook delivery: which event, how many attempts so far, what the last one got. */
+    record Delivery(String webhook, String deploymentId, long seq, String eventType, String claimedBy, int attempts, int status,
+            String error, boolean delivered, Instant updatedAt) {}
+
+    /** Claims the delivery of an event to a webhook: true for the first caller, on any server process. */
+    boolean claimDelivery(String webhook, String deploymentId, long seq, String eventType, String claimedBy, Instant now);
+
+    /** Records an attempt's outcome. */
+    void recordAttempt(String webhook, String deploymentId, long seq, int attempts, int status, String error, boolean delivered,
+            Instant now);
+
+    /** The most recent deliveries, newest first, at most {@code limit}. */
+    List<Delivery> deliveries(int limit);
 }

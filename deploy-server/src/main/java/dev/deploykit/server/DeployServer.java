@@ -34,11 +34,13 @@ public final class DeployServer implements AutoCloseable {
     private final AgentGateway gateway;
     private final DeployKit kit;
     private final Javalin http;
+    private final Webhooks webhooks;
 
-    private DeployServer(AgentGateway gateway, DeployKit kit, Javalin http) {
+    private DeployServer(AgentGateway gateway, DeployKit kit, Javalin http, Webhooks webhooks) {
         this.gateway = gateway;
         this.kit = kit;
         this.http = http;
+        this.webhooks = webhooks;
     }
 
     /** Starts a server from the config file {@code file} and the environment. */
@@ -116,6 +118,8 @@ public final class DeployServer implements AutoCloseable {
             RestApi rest = new RestApi(kit, records, config.artifactDir().resolve("uploads"),
                     api.maxUploadBytes() == null ? 4L << 30 : api.maxUploadBytes(), Clock.systemUTC());
             ServerMetrics metrics = new ServerMetrics(kit, gateway, Clock.systemUTC());
+            Webhooks webhooks = new Webhooks(config.webhooks(), kit, records, config.controllerId() == null ? "server" : config.controllerId(),
+                    Clock.systemUTC());
             String host = api.host() == null ? "0.0.0.0" : api.host();
             int port = api.port() == null ? 8443 : api.port();
             Javalin http = Javalin.create(c -> {
@@ -145,7 +149,7 @@ public final class DeployServer implements AutoCloseable {
                 rest.install(c, tokens);
             }).start();
             log.info("DeployKit server: REST API on {}:{}, agent gateway on port {}", host, http.port(), gateway.port());
-            return new DeployServer(gateway, kit, http);
+            return new DeployServer(gateway, kit, http, webhooks);
         } catch (RuntimeException e) {
             kit.close();
             gateway.close();
@@ -168,6 +172,7 @@ public final class DeployServer implements AutoCloseable {
     @Override
     public void close() {
         http.stop();
+        webhooks.close();
         kit.close();
         gateway.close();
     }

@@ -11,6 +11,7 @@ import java.util.Optional;
 final class MemoryApiRecords implements ApiRecords {
     private final List<AuditEntry> audit = new ArrayList<>();
     private final Map<String, Kept> kept = new HashMap<>();
+    private final Map<String, Delivery> deliveries = new java.util.LinkedHashMap<>();
 
     @Override
     public synchronized void audit(Instant at, String actor, String action, String target, int status, String detail) {
@@ -36,5 +37,26 @@ final class MemoryApiRecords implements ApiRecords {
     @Override
     public synchronized void release(String actor, String key) {
         kept.remove(actor + "\n" + key);
+    }
+
+    @Override
+    public synchronized boolean claimDelivery(String webhook, String deploymentId, long seq, String eventType, String claimedBy,
+            Instant now) {
+        return deliveries.putIfAbsent(webhook + " " + deploymentId + " " + seq,
+                new Delivery(webhook, deploymentId, seq, eventType, claimedBy, 0, 0, "", false, now)) == null;
+    }
+
+    @Override
+    public synchronized void recordAttempt(String webhook, String deploymentId, long seq, int attempts, int status, String error,
+            boolean delivered, Instant now) {
+        deliveries.computeIfPresent(webhook + " " + deploymentId + " " + seq, (k, d) -> new Delivery(d.webhook(), d.deploymentId(),
+                d.seq(), d.eventType(), d.claimedBy(), attempts, status, error, delivered, now));
+    }
+
+    @Override
+    public synchronized List<Delivery> deliveries(int limit) {
+        List<Delivery> all = new ArrayList<>(deliveries.values());
+        java.util.Collections.reverse(all);
+        return all.stream().limit(limit).toList();
     }
 }

@@ -98,4 +98,47 @@ final class PostgresApiRecords implements ApiRecords {
             throw new IllegalStateException("cannot write the API's records: " + e.getMessage(), e);
         }
     }
+
+    @Override
+    public boolean claimDelivery(String webhook, String deploymentId, long seq, String eventType, String claimedBy, Instant now) {
+        try (Connection c = db.getConnection(); PreparedStatement s = c.prepareStatement("insert into api_webhook_deliveries (webhook, "
+                + "deployment_id, seq, event_type, claimed_by, attempts, status, error, delivered, updated_at) "
+                + "values (?, ?, ?, ?, ?, 0, 0, '', false, ?) on conflict do nothing")) {
+            s.setString(1, webhook);
+            s.setString(2, deploymentId);
+            s.setLong(3, seq);
+            s.setString(4, eventType);
+            s.setString(5, claimedBy);
+            s.setTimestamp(6, Timestamp.from(now));
+            return s.executeUpdate() == 1;
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot claim a webhook delivery: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void recordAttempt(String webhook, String deploymentId, long seq, int attempts, int status, String error, boolean delivered,
+            Instant now) {
+        update("update api_webhook_deliveries set attempts = ?, status = ?, error = ?, delivered = ?, updated_at = ? "
+                + "where webhook = ? and deployment_id = ? and seq = ?", attempts, status, error, delivered, Timestamp.from(now), webhook,
+                deploymentId, seq);
+    }
+
+    @Override
+    public List<Delivery> deliveries(int limit) {
+        try (Connection c = db.getConnection(); PreparedStatement s = c.prepareStatement("select webhook, deployment_id, seq, event_type, "
+                + "claimed_by, attempts, status, error, delivered, updated_at from api_webhook_deliveries order by updated_at desc limit ?")) {
+            s.setInt(1, limit);
+            List<Delivery> out = new ArrayList<>();
+            try (ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                    out.add(new Delivery(r.getString(1), r.getString(2), r.getLong(3), r.getString(4), r.getString(5), r.getInt(6),
+                            r.getInt(7), r.getString(8), r.getBoolean(9), r.getTimestamp(10).toInstant()));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read the webhook deliveries: " + e.getMessage(), e);
+        }
+    }
 }

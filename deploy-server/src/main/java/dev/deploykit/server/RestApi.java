@@ -128,6 +128,8 @@ final class RestApi {
                     confine(c, Set.of(ctx.pathParam("group")), "unpin");
                     return Reply.ok(Map.of("removed", kit.desired().as(c.name()).unpin(ctx.pathParam("group"), ctx.pathParam("package"))));
                 }),
+                new Route(HandlerType.GET, "/webhooks/deliveries", Role.ADMIN, null, (ctx, c) -> Reply.ok(records.deliveries(
+                        (int) Math.min(1000, longParam(ctx, "limit", 100))))),
                 new Route(HandlerType.GET, "/audit", Role.ADMIN, null, (ctx, c) -> Reply.ok(records.audit(longParam(ctx, "after", 0),
                         (int) Math.min(1000, longParam(ctx, "limit", 100))))));
     }

@@ -38,8 +38,10 @@ import java.util.TreeMap;
  * @param tokensFile  the API tokens (see {@link ApiTokens})
  * @param artifactDir the controller's artifact store
  * @param controllerId this process's id among controllers on one database (default: host name and pid)
+ * @param webhooks    where deployment events are posted (see {@link Webhooks}); none by default
  */
-record ServerConfig(Api api, Agents agents, Ssh ssh, Store store, Path tokensFile, Path artifactDir, String controllerId) {
+record ServerConfig(Api api, Agents agents, Ssh ssh, Store store, Path tokensFile, Path artifactDir, String controllerId,
+        List<Webhooks.Config> webhooks) {
     static final String ENV_PREFIX = "DEPLOYKIT_SERVER_";
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -171,7 +173,7 @@ record ServerConfig(Api api, Agents agents, Ssh ssh, Store store, Path tokensFil
         if (artifactDir == null) {
             throw new ConfigException("artifactDir is required: where published packages are kept");
         }
-        return new ServerConfig(a, g, ssh, s, tokensFile, artifactDir, controllerId);
+        return new ServerConfig(a, g, ssh, s, tokensFile, artifactDir, controllerId, webhooks == null ? List.of() : webhooks);
     }
 
     /** A configuration error, naming the key or file at fault. */
