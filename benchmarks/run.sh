@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the benchmarks and runs them, writing Markdown reports to benchmarks/reports/.
 # The SSH scenario logs in as the account dkbench (created when missing: needs root, as sshd does).
+# The desired-state scenario creates its own database (dk_bench_desired) when missing and drops it at the end.
 #   benchmarks/run.sh            full run (issue targets: 256 MiB upload, 64 MiB to 30 targets)
 #   benchmarks/run.sh --smoke    a short run for CI: small sizes, same code paths, no targets judged
 set -euo pipefail
@@ -33,4 +34,12 @@ case "${1:-}" in
   *)
     $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.StoreBenchmark \
       --transitions 40000 --deployments 8 --events 1000000 --report "benchmarks/reports/store-jdk$jdk.md" ;;
+esac
+case "${1:-}" in
+  --smoke|--smoke-no-build)
+    $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.DesiredStateBenchmark \
+      --agents 50 --drifts 5 --idle 50,200 --idle-seconds 5 --settle-seconds 3 --report "benchmarks/reports/smoke-desired-state-jdk$jdk.md" ;;
+  *)
+    $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.DesiredStateBenchmark \
+      --agents 1000 --drifts 20 --idle 1000,10000 --idle-seconds 60 --report "benchmarks/reports/desired-state-jdk$jdk.md" ;;
 esac
