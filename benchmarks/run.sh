@@ -43,3 +43,11 @@ case "${1:-}" in
     $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.DesiredStateBenchmark \
       --agents 1000 --drifts 20 --idle 1000,10000 --idle-seconds 60 --report "benchmarks/reports/desired-state-jdk$jdk.md" ;;
 esac
+case "${1:-}" in
+  --smoke|--smoke-no-build)
+    $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.RestBenchmark \
+      --agents 30 --clients 10 --report "benchmarks/reports/smoke-rest-jdk$jdk.md" ;;
+  *)
+    $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.RestBenchmark \
+      --agents 1000 --clients 200 --report "benchmarks/reports/rest-jdk$jdk.md" ;;
+esac

@@ -89,6 +89,9 @@ public final class DeployServer implements AutoCloseable {
                 g.clientCa(a.clientCa());
             }
         }
+        if (a.maxNewAgentsPerMinute() != null) {
+            g.maxNewAgentsPerMinute(a.maxNewAgentsPerMinute());
+        }
         if (Boolean.TRUE.equals(a.trustSelfNamedAgents())) {
             g.trustSelfNamedAgents();
         }

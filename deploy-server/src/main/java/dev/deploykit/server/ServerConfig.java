@@ -58,10 +58,11 @@ record ServerConfig(Api api, Agents agents, Ssh ssh, Store store, Path tokensFil
     record Ssh(Path knownHosts, Path identity) {}
 
     /**
-     * @param tokenFile the fleet enrollment token agents present (a file, so it is not in the config)
+     * @param tokenFile             the fleet enrollment token agents present (a file, so it is not in the config)
+     * @param maxNewAgentsPerMinute how many agents may register per minute (default 60): a bound on a flood of new ids
      */
     record Agents(String host, Integer port, Path tlsCert, Path tlsKey, Path clientCa, Path tokenFile, Boolean insecurePlaintext,
-            Boolean trustSelfNamedAgents) {}
+            Boolean trustSelfNamedAgents, Integer maxNewAgentsPerMinute) {}
 
     /** Exactly one of {@code postgres} and {@code memory: true}. */
     record Store(Postgres postgres, Boolean memory) {}
@@ -152,7 +153,7 @@ record ServerConfig(Api api, Agents agents, Ssh ssh, Store store, Path tokensFil
         if (!Boolean.TRUE.equals(a.insecurePlaintext()) && (a.tlsCert() == null || a.tlsKey() == null)) {
             throw new ConfigException("api.tlsCert and api.tlsKey are required (or api.insecurePlaintext: true, for a loopback demo)");
         }
-        Agents g = agents == null ? new Agents(null, null, null, null, null, null, null, null) : agents;
+        Agents g = agents == null ? new Agents(null, null, null, null, null, null, null, null, null) : agents;
         if (!Boolean.TRUE.equals(g.insecurePlaintext()) && (g.tlsCert() == null || g.tlsKey() == null)) {
             throw new ConfigException("agents.tlsCert and agents.tlsKey are required (or agents.insecurePlaintext: true, for a demo)");
         }
