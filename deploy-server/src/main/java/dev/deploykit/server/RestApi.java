@@ -256,7 +256,10 @@ final class RestApi {
         return view;
     }
 
-    /** Registers an SSH server: {@code {"id": "db-1", "ssh": {"host": "10.0.0.5", "port": 22, "user": "deploy"}, "labels": {...}}}. */
+    /**
+     * Registers an SSH server: {@code {"id": "db-1", "ssh": {"host": "10.0.0.5", "port": 22, "user": "deploy"}, "labels": {...}}};
+     * {@code ssh.root} sets an install root other than {@code /}.
+     */
     private Reply register(Context ctx, Caller caller) {
         JsonNode body = Json.read(ctx.body(), "server");
         String id = Json.text(body, "id");
@@ -265,6 +268,11 @@ final class RestApi {
             throw new ApiProblem(400, "bad request", "ssh: an object with host, port and user (agents register themselves)", "ssh");
         }
         Binding binding = Binding.ssh(Json.text(ssh, "host"), ssh.path("port").asInt(22), Json.text(ssh, "user"));
+        if (ssh.hasNonNull("root")) {
+            Map<String, String> attributes = new TreeMap<>(binding.attributes());
+            attributes.put("root", Json.text(ssh, "root"));
+            binding = new Binding(binding.scheme(), attributes);
+        }
         Map<String, String> labels = new TreeMap<>();
         body.path("labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
         return new Reply(201, server(kit.servers().register(Server.of(id, binding, labels))));

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.deploykit.agent.AgentFixtures;
 import dev.deploykit.format.script.ScriptBundle;
 import dev.deploykit.store.postgres.PostgresFixture;
+import dev.deploykit.transport.ssh.SshFixtures;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The server end to end: two real deploy-server processes on one PostgreSQL schema, real agent
- * processes connected to the first. Over HTTPS a bundle is published, a YAML plan previewed and
+ * processes connected to the first, and a real OpenSSH host registered through the API. Over HTTPS a bundle is published, a YAML plan previewed and
  * started, its events streamed (SSE) to the end; another deployment is cancelled through the second
  * server; the audit names the token behind each action.
  */
@@ -55,12 +56,16 @@ class DeployServerTest {
     @Test
     void publishPreviewStartStreamAndCancelFromAnotherServerProcess() throws Exception {
         AgentFixtures.Pki pki = AgentFixtures.pki(dir);
+        SshFixtures.Key hostKey = SshFixtures.keygen(dir, "host_ed25519");
+        SshFixtures.Key userKey = SshFixtures.keygen(dir, "id_ed25519");
+        SshFixtures.Sshd sshd = closing(SshFixtures.openssh(dir, hostKey, userKey));
+        String ssh = "ssh: {knownHosts: " + SshFixtures.knownHosts(dir, hostKey, List.of(sshd.port())) + ", identity: " + userKey.file() + "}\n";
         String store = "{postgres: {url: \"" + PostgresFixture.url() + "\", user: " + PostgresFixture.user() + ", schema: "
                 + PostgresFixture.newSchema() + "}}";
         ServerFixtures.ServerProcess a = closing(new ServerFixtures.ServerProcess(dir, "server-a",
-                ServerFixtures.config(dir, pki, store, "server-a")));
+                ServerFixtures.config(dir, pki, store, "server-a") + ssh));
         ServerFixtures.ServerProcess b = closing(new ServerFixtures.ServerProcess(dir, "server-b",
-                ServerFixtures.config(dir, pki, store, "server-b")));
+                ServerFixtures.config(dir, pki, store, "server-b") + ssh));
         for (String id : List.of("web-1", "web-2", "web-3")) {
             List<String> args = AgentFixtures.tlsArgs(pki, AgentFixtures.tokenFile(dir, AgentFixtures.TOKEN), a.agentPort, id, dir.resolve(id),
                     Files.createDirectories(dir.resolve("root-" + id)));
@@ -71,6 +76,11 @@ class DeployServerTest {
         ServerFixtures.Api apiB = ServerFixtures.Api.of(pki, b.apiPort);
         AgentFixtures.waitUntil(Duration.ofSeconds(60), () -> count(apiB, "/servers") == 3, "three agents, seen from server B too");
 
+        // A fourth server, agentless: an OpenSSH host registered through the API.
+        HttpResponse<String> registered = apiA.post(ServerFixtures.ADMIN, "/servers", "{\"id\": \"web-4\", \"ssh\": {\"host\": \"127.0.0.1\", "
+                + "\"port\": " + sshd.port() + ", \"user\": \"" + sshd.user() + "\", \"root\": \"" + Files.createDirectories(dir.resolve("root-web-4"))
+                + "\"}, \"labels\": {\"role\": \"web\"}}");
+        assertEquals(201, registered.statusCode(), registered.body());
         assertEquals(201, apiA.post(ServerFixtures.ADMIN, "/groups", "{\"name\": \"web\", \"selector\": \"role=web\"}").statusCode());
         Path v1 = ScriptBundle.builder("app", "1.0").script("install", "echo installing $DEPLOYKIT_VERSION").writeTo(dir.resolve("app-1.0.tar.gz"));
         HttpResponse<String> published = apiA.send(ServerFixtures.DEPLOYER, "POST", "/packages?filename=app-1.0.tar.gz",
@@ -83,7 +93,7 @@ class DeployServerTest {
         HttpResponse<String> preview = apiA.send(ServerFixtures.VIEWER, "POST", "/deployments/preview", HttpRequest.BodyPublishers.ofString(yaml),
                 "application/yaml", null);
         assertEquals(200, preview.statusCode(), preview.body());
-        assertEquals(3, apiA.json(preview).size(), preview.body());
+        assertEquals(4, apiA.json(preview).size(), preview.body());
 
         HttpResponse<String> started = apiA.send(ServerFixtures.DEPLOYER, "POST", "/deployments", HttpRequest.BodyPublishers.ofString(yaml),
                 "application/yaml", "start-app-1.0");
@@ -95,8 +105,9 @@ class DeployServerTest {
                 "node output reaches the stream: " + stream);
         JsonNode done = apiB.json(apiB.get(ServerFixtures.VIEWER, "/deployments/" + id));
         assertEquals("SUCCEEDED", done.get("status").asText(), done.toString());
-        assertEquals(3, done.get("tasks").size());
-        assertEquals("[[\"web-1\"],[\"web-2\",\"web-3\"]]", done.get("batches").toString());
+        assertEquals(4, done.get("tasks").size());
+        assertEquals("[[\"web-1\"],[\"web-2\",\"web-3\"],[\"web-4\"]]", done.get("batches").toString());
+        assertTrue(Files.exists(dir.resolve("root-web-4/var/lib/deploykit/bundles/app/current")), "installed over SSH too");
 
         // The same request again under the same key: the first answer, no second deployment.
         HttpResponse<String> again = apiA.send(ServerFixtures.DEPLOYER, "POST", "/deployments", HttpRequest.BodyPublishers.ofString(yaml),
@@ -120,16 +131,16 @@ class DeployServerTest {
         JsonNode audit = apiB.json(apiB.get(ServerFixtures.ADMIN, "/audit"));
         List<String> actions = new ArrayList<>();
         audit.forEach(e -> actions.add(e.get("actor").asText() + " " + e.get("action").asText() + " " + e.get("status").asInt()));
-        assertEquals(List.of("alice group.create 201", "ci-bot package.publish 201", "ci-bot deployment.start 201",
+        assertEquals(List.of("alice server.register 201", "alice group.create 201", "ci-bot package.publish 201", "ci-bot deployment.start 201",
                 "ci-bot package.publish 201", "ci-bot deployment.start 201", "ci-bot deployment.cancel 200"), actions,
                 "one entry per write, the replay not counted again: " + audit);
-        assertEquals(slowId, audit.get(5).get("target").asText());
+        assertEquals(slowId, audit.get(6).get("target").asText());
 
         HttpResponse<String> metrics = apiA.http().send(HttpRequest.newBuilder(URI.create(apiA.base().replace(RestApi.PREFIX, "/metrics")))
                 .build(), HttpResponse.BodyHandlers.ofString());
         assertTrue(metrics.body().contains("deploykit_deployments{status=\"SUCCEEDED\"} 1.0"), metrics.body());
         assertTrue(metrics.body().contains("deploykit_agents_connected 3.0"), metrics.body());
-        assertTrue(metrics.body().contains("deploykit_node_tasks{status=\"SUCCEEDED\"} 3.0"), metrics.body());
+        assertTrue(metrics.body().contains("deploykit_node_tasks{status=\"SUCCEEDED\"} 4.0"), metrics.body());
         assertTrue(metrics.body().matches("(?s).*deploykit_artifact_bytes_served_bytes_total [1-9].*"), metrics.body());
         assertTrue(metrics.body().contains("deploykit_http_requests_seconds_count{method=\"POST\",route=\"/api/v1/deployments\",status=\"201\"}"),
                 metrics.body());
