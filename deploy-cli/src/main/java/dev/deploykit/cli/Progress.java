@@ -49,8 +49,8 @@ final class Progress implements Consumer<DeployEvent> {
         } else if (event instanceof DeployEvent.NodeStatusChanged n) {
             String note = n.message().isEmpty() && n.step().equals("ensure-artifact") && artifactBytes >= 0
                     ? "artifact of " + bytes(artifactBytes) : n.message();
-            return String.format("  %-" + width + "s %-11s %s%s", n.serverId(), n.status(), n.step(), note.isEmpty() ? "" : "  " + note)
-                    .stripTrailing();
+            String detail = n.step().isEmpty() || note.isEmpty() ? n.step() + note : n.step() + "  " + note;
+            return String.format("  %-" + width + "s %-12s %s", n.serverId(), n.status(), detail).stripTrailing();
         } else if (event instanceof DeployEvent.NodeOutput o) {
             return String.format("  %-" + width + "s %s %s", o.serverId(), o.stream().equals("stderr") ? "!" : "|", o.line());
         }

@@ -196,7 +196,7 @@ final class ServerCommands {
                 new Output.Column("CURRENT", p -> Output.text(p, "currentVersion")),
                 new Output.Column("TARGET", p -> Output.text(p, "targetVersion")),
                 new Output.Column("NOTE", p -> p.hasNonNull("leftOut") ? "left out: " + p.get("leftOut").asText()
-                        : p.path("noop").asBoolean() ? "already there" : Output.text(p, "inventoryNote").replace("-", "")));
+                        : p.path("noop").asBoolean() ? "already there" : p.path("inventoryNote").asText("")));
 
         @ParentCommand
         DeployKitCli cli;

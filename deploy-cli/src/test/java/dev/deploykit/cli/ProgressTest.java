@@ -24,7 +24,9 @@ class ProgressTest {
             new DeployEvent.BatchFinished("d1", 7, T, 0, 0, 1, 0),
             new DeployEvent.BatchStarted("d1", 8, T, 1, false, List.of("web-2-long-name", "web-3")),
             new DeployEvent.NodeStatusChanged("d1", 9, T, "web-3", "t3", NodeStatus.SKIPPED, "query", ""),
-            new DeployEvent.DeploymentStatusChanged("d1", 10, T, DeploymentStatus.ROLLED_BACK, "failure budget exceeded: 1 failed"));
+            new DeployEvent.NodeStatusChanged("d1", 10, T, "web-2-long-name", "t2", NodeStatus.CANCELLED, "",
+                    "not dispatched: failure budget exceeded"),
+            new DeployEvent.DeploymentStatusChanged("d1", 11, T, DeploymentStatus.ROLLED_BACK, "failure budget exceeded: 1 failed"));
 
     private static String print(boolean json) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -38,13 +40,14 @@ class ProgressTest {
         assertEquals("""
                 deployment d1 RUNNING
                 batch 0 (canary) started: web-1
-                  web-1    RUNNING     ensure-artifact  artifact of 1.5 KiB (1536 bytes)
+                  web-1    RUNNING      ensure-artifact  artifact of 1.5 KiB (1536 bytes)
                   web-1    | installing 1.0
                   web-1    ! warning: old config kept
-                  web-1    FAILED      health-check  exit 1 after 3 tries
+                  web-1    FAILED       health-check  exit 1 after 3 tries
                 batch 0 finished: 0 succeeded, 1 failed, 0 skipped
                 batch 1 started: web-2-long-name, web-3
-                  web-3           SKIPPED     query
+                  web-3           SKIPPED      query
+                  web-2-long-name CANCELLED    not dispatched: failure budget exceeded
                 deployment d1 ROLLED_BACK: failure budget exceeded: 1 failed
                 """, print(false));
     }
