@@ -79,8 +79,12 @@ public final class DeployKitCli {
 
     /** Runs one command line and returns its exit code; {@code env} stands for the environment. */
     public static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env) {
-        DeployKitCli cli = new DeployKitCli(out, err, env);
-        CommandLine line = new CommandLine(cli);
+        return commandLine(out, err, env).execute(args);
+    }
+
+    /** The command tree, printing to {@code out} and {@code err}, with errors as one line and their exit code. */
+    static CommandLine commandLine(PrintStream out, PrintStream err, Map<String, String> env) {
+        CommandLine line = new CommandLine(new DeployKitCli(out, err, env));
         line.setOut(new PrintWriter(out, true));
         line.setErr(new PrintWriter(err, true));
         line.setExecutionExceptionHandler((e, commandLine, parsed) -> {
@@ -91,7 +95,7 @@ public final class DeployKitCli {
             }
             return code.code();
         });
-        return line.execute(args);
+        return line;
     }
 
     /** What an error from a command exits with: its own code, bad input for a refused file or value, else failed. */

@@ -30,7 +30,8 @@ import javax.net.ssl.TrustManagerFactory;
 /**
  * A client of one deploy-server's REST API ({@code docs/server.md}) on {@code java.net.http}. Every
  * request carries the token; every write carries a fresh {@code Idempotency-Key} and is sent again
- * with the same key when the connection fails, so a retried write is done once. Errors become a
+ * with the same key when the connection fails, so a retried write is done once (the server replays
+ * the first answer, or says 409 while the first try still runs, and then the retry waits). Errors become a
  * {@link CliException}: the server's problem detail with the exit code for its HTTP status, or
  * {@link ExitCode#UNAVAILABLE} when the server cannot be reached. Thread-safe.
  */
@@ -144,6 +145,11 @@ final class ServerApi {
         for (int attempt = 1; ; attempt++) {
             try {
                 HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+                if (response.statusCode() == 409 && write && attempt > 1 && attempt < WRITE_ATTEMPTS) {
+                    // the first try under this key reached the server and is still running there
+                    pause(Duration.ofSeconds(2));
+                    continue;
+                }
                 if (response.statusCode() >= 400) {
                     throw problem(response.statusCode(), response.body());
                 }
