@@ -73,17 +73,16 @@ final class RunCommand implements Callable<Integer> {
         Path artifacts = Files.createTempDirectory("deploykit-run-");
         try (DeployKit kit = DeployKit.builder().transport(ssh.build()).artifactDir(artifacts).build()) {
             hosts.register(kit);
-            Output out = cli.output();
             for (Path p : publish) {
                 dev.deploykit.Package pkg = kit.packages().publish(p);
-                if (!out.json()) {
+                if (!cli.json()) {
                     cli.out.println("published " + pkg.name() + " " + pkg.version() + " (" + pkg.format() + ", "
                             + Progress.bytes(pkg.artifact().size()) + ")");
                 }
             }
             long bytes = file.plan().action() instanceof Action.Install i
                     ? kit.packages().get(i.packageName(), i.version()).map(p -> p.artifact().size()).orElse(-1L) : -1;
-            Progress progress = new Progress(cli.out, out.json(), bytes);
+            Progress progress = new Progress(cli.out, cli.json(), bytes);
             Deployment d = file.start(kit);
             return ExitCode.of(follow(d, progress)).code();
         } finally {
@@ -105,14 +104,16 @@ final class RunCommand implements Callable<Integer> {
             }
         }, "deploykit-cancel-on-exit");
         Runtime.getRuntime().addShutdownHook(cancel);
-        try (AutoCloseable listening = d.onEvent(e -> {
+        AutoCloseable listening = d.onEvent(e -> {
             progress.accept(e);
             if (e instanceof DeployEvent.DeploymentStatusChanged s && s.status().isTerminal()) {
                 ended.complete(s.status());
             }
-        })) {
+        });
+        try {
             return ended.get();
         } finally {
+            listening.close();
             try {
                 Runtime.getRuntime().removeShutdownHook(cancel);
             } catch (IllegalStateException shuttingDown) {
