@@ -21,18 +21,21 @@ import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
-/** Servers and API clients for the server tests. */
-final class ServerFixtures {
-    static final String ADMIN = "admin-token-0123456789";
-    static final String DEPLOYER = "deployer-token-0123456789";
-    static final String VIEWER = "viewer-token-0123456789";
+/**
+ * Servers and API clients for the server tests, and for other modules' tests through the test-jar
+ * (the CLI's end-to-end tests start the same processes).
+ */
+public final class ServerFixtures {
+    public static final String ADMIN = "admin-token-0123456789";
+    public static final String DEPLOYER = "deployer-token-0123456789";
+    public static final String VIEWER = "viewer-token-0123456789";
     /** A deployer confined to group web. */
-    static final String WEB_ONLY = "web-only-token-0123456789";
+    public static final String WEB_ONLY = "web-only-token-0123456789";
 
     private ServerFixtures() {}
 
     /** A tokens file with an admin (alice), a deployer (ci-bot), a viewer (dashboard) and a web-only deployer (web-team). */
-    static Path tokensFile(Path dir) throws IOException {
+    public static Path tokensFile(Path dir) throws IOException {
         return Files.writeString(dir.resolve("tokens.yaml"), "tokens:\n"
                 + ApiTokens.line("alice", ApiTokens.Role.ADMIN, ADMIN) + "\n"
                 + ApiTokens.line("ci-bot", ApiTokens.Role.DEPLOYER, DEPLOYER) + "\n"
@@ -41,7 +44,7 @@ final class ServerFixtures {
     }
 
     /** A config with TLS on both listeners (certificates from {@code pki}), free ports, and {@code store} as its store section. */
-    static String config(Path dir, AgentFixtures.Pki pki, String store, String controllerId) throws IOException {
+    public static String config(Path dir, AgentFixtures.Pki pki, String store, String controllerId) throws IOException {
         return "api: {host: 127.0.0.1, port: 0, tlsCert: " + pki.serverCert() + ", tlsKey: " + pki.serverKey() + "}\n"
                 + "agents: {host: 127.0.0.1, port: 0, tlsCert: " + pki.serverCert() + ", tlsKey: " + pki.serverKey() + ", clientCa: "
                 + pki.ca() + ", tokenFile: " + AgentFixtures.tokenFile(dir, AgentFixtures.TOKEN) + "}\n"
@@ -52,18 +55,18 @@ final class ServerFixtures {
     }
 
     /** A deploy-server JVM, started from this test's classpath as {@code java -jar deploy-server.jar} would run. */
-    static final class ServerProcess implements AutoCloseable {
+    public static final class ServerProcess implements AutoCloseable {
         private static final Pattern PORTS = Pattern.compile("deploy-server: API on port (\\d+), agents on port (\\d+)");
-        final Path log;
-        final Process process;
-        final int apiPort;
-        final int agentPort;
+        public final Path log;
+        public final Process process;
+        public final int apiPort;
+        public final int agentPort;
 
-        ServerProcess(Path dir, String name, String config) throws Exception {
+        public ServerProcess(Path dir, String name, String config) throws Exception {
             this(dir, name, config, "-Xmx256m");
         }
 
-        ServerProcess(Path dir, String name, String config, String heap) throws Exception {
+        public ServerProcess(Path dir, String name, String config, String heap) throws Exception {
             Path file = Files.writeString(dir.resolve(name + ".yaml"), config);
             log = dir.resolve(name + ".log");
             List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), heap,
@@ -82,7 +85,7 @@ final class ServerFixtures {
             agentPort = Integer.parseInt(m[0].group(2));
         }
 
-        String text() {
+        public String text() {
             try {
                 return Files.exists(log) ? Files.readString(log) : "";
             } catch (IOException e) {
@@ -105,8 +108,8 @@ final class ServerFixtures {
     }
 
     /** An HTTPS client of the API that trusts the test CA. */
-    record Api(HttpClient http, String base) {
-        static Api of(AgentFixtures.Pki pki, int port) throws Exception {
+    public record Api(HttpClient http, String base) {
+        public static Api of(AgentFixtures.Pki pki, int port) throws Exception {
             KeyStore trust = KeyStore.getInstance("PKCS12");
             trust.load(null, null);
             try (InputStream in = Files.newInputStream(pki.ca())) {
@@ -120,7 +123,7 @@ final class ServerFixtures {
                     "https://127.0.0.1:" + port + RestApi.PREFIX);
         }
 
-        HttpResponse<String> send(String token, String method, String path, HttpRequest.BodyPublisher body, String contentType,
+        public HttpResponse<String> send(String token, String method, String path, HttpRequest.BodyPublisher body, String contentType,
                 String idempotencyKey) throws Exception {
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60)).method(method, body);
             if (token != null) {
@@ -135,15 +138,15 @@ final class ServerFixtures {
             return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
         }
 
-        HttpResponse<String> get(String token, String path) throws Exception {
+        public HttpResponse<String> get(String token, String path) throws Exception {
             return send(token, "GET", path, HttpRequest.BodyPublishers.noBody(), null, null);
         }
 
-        HttpResponse<String> post(String token, String path, String json) throws Exception {
+        public HttpResponse<String> post(String token, String path, String json) throws Exception {
             return send(token, "POST", path, HttpRequest.BodyPublishers.ofString(json), "application/json", null);
         }
 
-        JsonNode json(HttpResponse<String> response) {
+        public JsonNode json(HttpResponse<String> response) {
             return Json.read(response.body(), "response");
         }
     }

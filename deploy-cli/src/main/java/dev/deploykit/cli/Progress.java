@@ -1,0 +1,74 @@
+package dev.deploykit.cli;
+
+import dev.deploykit.DeployEvent;
+import java.io.PrintStream;
+import java.util.Locale;
+import java.util.function.Consumer;
+
+/**
+ * Prints a deployment's events as they happen, the same way in both modes: in server mode they come
+ * from the API's event stream, in console mode from {@code Deployment.onEvent}. Text is one plain
+ * line per event (a line per batch start and end, per node status or step change, and each output
+ * line of a node, indented), never redrawn, so it reads the same in a terminal, a pipe and a CI log;
+ * JSON is one event per line in the API's form ({@link Json#event}). Thread-safe: events may come
+ * from the engine's threads.
+ */
+final class Progress implements Consumer<DeployEvent> {
+    private static final int MIN_WIDTH = 8;
+
+    private final PrintStream out;
+    private final boolean json;
+    private final long artifactBytes;
+    private int width = MIN_WIDTH;
+
+    /**
+     * @param artifactBytes size of the package an install moves to the nodes, shown when a node starts
+     *                      its {@code ensure-artifact} step; negative when there is none or it is not known
+     */
+    Progress(PrintStream out, boolean json, long artifactBytes) {
+        this.out = out;
+        this.json = json;
+        this.artifactBytes = artifactBytes;
+    }
+
+    @Override
+    public synchronized void accept(DeployEvent event) {
+        out.println(json ? Json.write(Json.event(event)) : line(event));
+        out.flush();
+    }
+
+    /** The text line for {@code event}. */
+    String line(DeployEvent event) {
+        if (event instanceof DeployEvent.DeploymentStatusChanged s) {
+            return "deployment " + s.deploymentId() + " " + s.status() + (s.reason().isEmpty() ? "" : ": " + s.reason());
+        } else if (event instanceof DeployEvent.BatchStarted b) {
+            b.servers().forEach(id -> width = Math.max(width, id.length()));
+            return "batch " + b.batch() + (b.canary() ? " (canary)" : "") + " started: " + String.join(", ", b.servers());
+        } else if (event instanceof DeployEvent.BatchFinished b) {
+            return "batch " + b.batch() + " finished: " + b.succeeded() + " succeeded, " + b.failed() + " failed, " + b.skipped() + " skipped";
+        } else if (event instanceof DeployEvent.NodeStatusChanged n) {
+            String note = n.message().isEmpty() && n.step().equals("ensure-artifact") && artifactBytes >= 0
+                    ? "artifact of " + bytes(artifactBytes) : n.message();
+            String detail = n.step().isEmpty() || note.isEmpty() ? n.step() + note : n.step() + "  " + note;
+            return String.format("  %-" + width + "s %-12s %s", n.serverId(), n.status(), detail).stripTrailing();
+        } else if (event instanceof DeployEvent.NodeOutput o) {
+            return String.format("  %-" + width + "s %s %s", o.serverId(), o.stream().equals("stderr") ? "!" : "|", o.line());
+        }
+        return event.toString();
+    }
+
+    /** {@code 1536} as {@code 1.5 KiB (1536 bytes)}. */
+    static String bytes(long n) {
+        if (n < 1024) {
+            return n + " bytes";
+        }
+        String[] units = {"KiB", "MiB", "GiB", "TiB"};
+        double v = n;
+        int u = -1;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return String.format(Locale.ROOT, "%.1f %s (%d bytes)", v, units[u], n);
+    }
+}
