@@ -34,12 +34,14 @@ public final class DeployServer implements AutoCloseable {
     private final AgentGateway gateway;
     private final DeployKit kit;
     private final Javalin http;
+    private final DeploymentFeed feed;
     private final Webhooks webhooks;
 
-    private DeployServer(AgentGateway gateway, DeployKit kit, Javalin http, Webhooks webhooks) {
+    private DeployServer(AgentGateway gateway, DeployKit kit, Javalin http, DeploymentFeed feed, Webhooks webhooks) {
         this.gateway = gateway;
         this.kit = kit;
         this.http = http;
+        this.feed = feed;
         this.webhooks = webhooks;
     }
 
@@ -121,7 +123,9 @@ public final class DeployServer implements AutoCloseable {
             RestApi rest = new RestApi(kit, records, config.artifactDir().resolve("uploads"),
                     api.maxUploadBytes() == null ? 4L << 30 : api.maxUploadBytes(), Clock.systemUTC());
             ServerMetrics metrics = new ServerMetrics(kit, gateway, Clock.systemUTC());
-            Webhooks webhooks = new Webhooks(config.webhooks(), kit, records, config.controllerId() == null ? "server" : config.controllerId(),
+            DeploymentFeed feed = new DeploymentFeed(kit);
+            feed.listen(metrics::event);
+            Webhooks webhooks = new Webhooks(config.webhooks(), feed, records, config.controllerId() == null ? "server" : config.controllerId(),
                     Clock.systemUTC());
             String host = api.host() == null ? "0.0.0.0" : api.host();
             int port = api.port() == null ? 8443 : api.port();
@@ -152,7 +156,7 @@ public final class DeployServer implements AutoCloseable {
                 rest.install(c, tokens);
             }).start();
             log.info("DeployKit server: REST API on {}:{}, agent gateway on port {}", host, http.port(), gateway.port());
-            return new DeployServer(gateway, kit, http, webhooks);
+            return new DeployServer(gateway, kit, http, feed, webhooks);
         } catch (RuntimeException e) {
             kit.close();
             gateway.close();
@@ -175,6 +179,7 @@ public final class DeployServer implements AutoCloseable {
     @Override
     public void close() {
         http.stop();
+        feed.close();
         webhooks.close();
         kit.close();
         gateway.close();

@@ -72,6 +72,25 @@ final class ServerMetrics {
         return counts.getOrDefault(status, 0L);
     }
 
+    /** The step each running node task is in, and since when (task id to step and start). */
+    private final Map<String, Map.Entry<String, Instant>> steps = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Feeds step durations from {@link DeploymentFeed}: a node task's step lasts from its status
+     * change into that step to its next status change ({@code deploykit.step.duration}, by step).
+     */
+    void event(dev.deploykit.DeployEvent e) {
+        if (!(e instanceof dev.deploykit.DeployEvent.NodeStatusChanged n)) {
+            return;
+        }
+        Map.Entry<String, Instant> previous = n.status().isTerminal() ? steps.remove(n.taskId())
+                : steps.put(n.taskId(), Map.entry(n.step(), n.time()));
+        if (previous != null && !previous.getKey().isEmpty()) {
+            Timer.builder("deploykit.step.duration").description("how long node steps took, by step").tag("step", previous.getKey())
+                    .register(registry).record(Duration.between(previous.getValue(), n.time()));
+        }
+    }
+
     /** Times an API request by its route (the {@code route} attribute the API sets), method and status; call after it was handled. */
     void request(Context ctx, long startNanos) {
         String route = ctx.attribute("route") == null ? "other" : ctx.attribute("route");

@@ -1,8 +1,6 @@
 package dev.deploykit.server;
 
 import dev.deploykit.DeployEvent;
-import dev.deploykit.DeployKit;
-import dev.deploykit.Deployment;
 import dev.deploykit.spi.support.DaemonThreads;
 import java.io.IOException;
 import java.net.URI;
@@ -20,7 +18,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -30,8 +27,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Posts deployment events to the configured webhooks: every deployment on the store (whichever
- * server process runs it) is followed, each event a webhook wants is claimed once in
+ * Posts deployment events to the configured webhooks: of every deployment on the store (the
+ * {@link DeploymentFeed}, whichever server process runs it), each event a webhook wants is claimed once in
  * {@link ApiRecords} (so several server processes deliver it once) and posted as JSON, signed with
  * HMAC-SHA256 of the body under the webhook's secret ({@code X-DeployKit-Signature: sha256=<hex>}).
  * A failed post (no answer, or not 2xx) is retried with a doubling wait, up to the webhook's
@@ -52,24 +49,19 @@ final class Webhooks implements AutoCloseable {
     private record Hook(String name, URI url, byte[] secret, Set<String> events, int attempts) {}
 
     private final List<Hook> hooks;
-    private final DeployKit kit;
     private final ApiRecords records;
     private final String serverId;
     private final Clock clock;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(2, DaemonThreads.factory("deploykit-webhooks"));
-    private final Map<String, AutoCloseable> following = new ConcurrentHashMap<>();
-    /** Set after the first look: deployments that had ended before it are history, not news. */
-    private volatile boolean primed;
 
-    Webhooks(List<Config> configs, DeployKit kit, ApiRecords records, String serverId, Clock clock) {
+    Webhooks(List<Config> configs, DeploymentFeed feed, ApiRecords records, String serverId, Clock clock) {
         this.hooks = configs.stream().map(Webhooks::hook).toList();
-        this.kit = kit;
         this.records = records;
         this.serverId = serverId;
         this.clock = clock;
         if (!hooks.isEmpty()) {
-            timer.scheduleWithFixedDelay(this::follow, 0, 1, TimeUnit.SECONDS);
+            feed.listen(this::offer);
         }
     }
 
@@ -93,30 +85,6 @@ final class Webhooks implements AutoCloseable {
                 : c.events()), c.attempts() == null ? 5 : c.attempts());
     }
 
-    /** Starts following each deployment not followed yet, until it ends. */
-    private void follow() {
-        try {
-            for (Deployment d : kit.deployments()) {
-                if (d.status().isTerminal() && !following.containsKey(d.id())) {
-                    // ended between two looks: still deliver what it said (claims make repeats harmless);
-                    // ended before the first look: history, not posted
-                    if (following.putIfAbsent(d.id(), () -> { }) == null && primed) {
-                        d.events().forEach(this::offer);
-                    }
-                    continue;
-                }
-                following.computeIfAbsent(d.id(), id -> {
-                    AutoCloseable listening = d.onEvent(this::offer);
-                    d.events().forEach(this::offer);
-                    return listening;
-                });
-            }
-            primed = true;
-        } catch (RuntimeException e) {
-            log.warn("webhooks: cannot list deployments: {}", e.toString());
-        }
-    }
-
     private void offer(DeployEvent event) {
         String type = Json.eventType(event);
         for (Hook h : hooks) {
@@ -125,7 +93,8 @@ final class Webhooks implements AutoCloseable {
                 Map<String, Object> body = new LinkedHashMap<>();
                 body.put("webhook", h.name());
                 body.put("event", Json.event(event));
-                attempt(h, event, Json.write(body), 1);
+                String json = Json.write(body);
+                timer.execute(() -> attempt(h, event, json, 1)); // never on the feed's thread: a slow receiver holds up nothing else
             }
         }
     }
@@ -175,12 +144,5 @@ final class Webhooks implements AutoCloseable {
     @Override
     public void close() {
         timer.shutdownNow();
-        following.values().forEach(c -> {
-            try {
-                c.close();
-            } catch (Exception ignored) {
-                // stopping anyway
-            }
-        });
     }
 }

@@ -140,6 +140,7 @@ class DeployServerTest {
                 .build(), HttpResponse.BodyHandlers.ofString());
         assertTrue(metrics.body().contains("deploykit_deployments{status=\"SUCCEEDED\"} 1.0"), metrics.body());
         assertTrue(metrics.body().contains("deploykit_agents_connected 3.0"), metrics.body());
+        assertTrue(metrics.body().matches("(?s).*deploykit_step_duration_seconds_count\\{step=\"install\"} [1-9].*"), metrics.body());
         assertTrue(metrics.body().contains("deploykit_node_tasks{status=\"SUCCEEDED\"} 4.0"), metrics.body());
         assertTrue(metrics.body().matches("(?s).*deploykit_artifact_bytes_served_bytes_total [1-9].*"), metrics.body());
         assertTrue(metrics.body().contains("deploykit_http_requests_seconds_count{method=\"POST\",route=\"/api/v1/deployments\",status=\"201\"}"),
