@@ -1,5 +1,6 @@
 package dev.deploykit;
 
+import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -13,6 +14,13 @@ public interface Packages {
      * {@link PackageFormatException} and nothing is stored.
      */
     Package publish(Path file);
+
+    /**
+     * Publishes a package read from {@code content} (an upload, say), named {@code fileName} since
+     * formats are told apart by name: the bytes go once into the artifact store's staging area,
+     * hashed on the way, and are kept only if they are a valid package. Otherwise as {@link #publish(Path)}.
+     */
+    Package publish(InputStream content, String fileName);
 
     Optional<Package> get(String name, String version);
 

@@ -46,8 +46,20 @@ final class PackageRepository implements Packages {
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException("no package file at " + file);
         }
+        try (InputStream in = Files.newInputStream(file)) {
+            return publish(in, file.getFileName().toString());
+        } catch (IOException e) {
+            throw new StoreException("cannot read package file " + file + ": " + e.getMessage(), e, false);
+        }
+    }
+
+    @Override
+    public Package publish(InputStream content, String fileName) {
+        if (fileName == null || fileName.isBlank() || fileName.contains("/")) {
+            throw new IllegalArgumentException("a package file name without directories is needed, but was '" + fileName + "'");
+        }
         Package pkg;
-        try (InputStream in = Files.newInputStream(file); ArtifactStore.Staged staged = artifacts.stage(in, file.getFileName().toString())) {
+        try (ArtifactStore.Staged staged = artifacts.stage(content, fileName)) {
             PackageFormat format = detect(staged.path());
             PackageMetadata metadata = format.inspect(staged.path());
             Optional<Package> existing = store.findPackage(metadata.name(), metadata.version());
@@ -56,8 +68,6 @@ final class PackageRepository implements Packages {
                 return existing.get();
             }
             pkg = new Package(format.name(), artifact, metadata, clock.instant());
-        } catch (IOException e) {
-            throw new StoreException("cannot read package file " + file + ": " + e.getMessage(), e, false);
         }
         try {
             store.putPackage(pkg);

@@ -120,8 +120,7 @@ public final class DeployServer implements AutoCloseable {
         try {
             gateway.start(kit.servers());
             ServerConfig.Api api = config.api();
-            RestApi rest = new RestApi(kit, records, config.artifactDir().resolve("uploads"),
-                    api.maxUploadBytes() == null ? 4L << 30 : api.maxUploadBytes(), Clock.systemUTC());
+            RestApi rest = new RestApi(kit, records, api.maxUploadBytes() == null ? 4L << 30 : api.maxUploadBytes(), Clock.systemUTC());
             ServerMetrics metrics = new ServerMetrics(kit, gateway, Clock.systemUTC());
             DeploymentFeed feed = new DeploymentFeed(kit);
             feed.listen(metrics::event);

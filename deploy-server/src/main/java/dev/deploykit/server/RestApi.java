@@ -24,10 +24,7 @@ import io.javalin.http.HandlerType;
 import io.javalin.http.sse.SseClient;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -65,14 +62,12 @@ final class RestApi {
 
     private final DeployKit kit;
     private final ApiRecords records;
-    private final Path uploads;
     private final long maxUploadBytes;
     private final Clock clock;
 
-    RestApi(DeployKit kit, ApiRecords records, Path uploads, long maxUploadBytes, Clock clock) {
+    RestApi(DeployKit kit, ApiRecords records, long maxUploadBytes, Clock clock) {
         this.kit = kit;
         this.records = records;
-        this.uploads = uploads;
         this.maxUploadBytes = maxUploadBytes;
         this.clock = clock;
     }
@@ -297,38 +292,65 @@ final class RestApi {
     }
 
     /**
-     * Publishes the request body, streamed to a file under the uploads directory (never held in
-     * memory), then removed; {@code ?filename=app_1.0_all.deb} names it, since formats go by name.
+     * Publishes the request body, streamed once into the artifact store's staging area (never held
+     * in memory) and hashed on the way; {@code ?filename=app_1.0_all.deb} names it, since formats go
+     * by name. A body over the upload limit is a 413 and leaves nothing behind.
      */
     private Reply publish(Context ctx, Caller caller) throws IOException {
         String name = ctx.queryParam("filename");
         if (name == null || name.isBlank() || name.contains("/") || name.startsWith(".")) {
             throw new ApiProblem(400, "bad request", "filename: the package file's name, e.g. ?filename=app_1.0_all.deb", "filename");
         }
-        Path dir = Files.createDirectories(uploads.resolve(Long.toString(UPLOADS.incrementAndGet()) + "-" + ProcessHandle.current().pid()));
-        Path file = dir.resolve(name);
-        try {
-            try (InputStream in = ctx.req().getInputStream(); OutputStream out = Files.newOutputStream(file)) {
-                byte[] buf = new byte[256 * 1024];
-                long total = 0;
-                for (int n; (n = in.read(buf)) > 0; ) {
-                    total += n;
-                    if (total > maxUploadBytes) {
-                        throw new ApiProblem(413, "too large", "the upload is over the limit of " + maxUploadBytes + " bytes", null);
-                    }
-                    out.write(buf, 0, n);
-                }
-            }
-            dev.deploykit.Package p = kit.packages().publish(file);
+        try (InputStream in = new Limited(ctx.req().getInputStream(), maxUploadBytes)) {
+            dev.deploykit.Package p = kit.packages().publish(in, name);
             return new Reply(201, Map.of("name", p.name(), "version", p.version(), "format", p.format(), "sha256", p.artifact().sha256(),
                     "size", p.artifact().size()));
-        } finally {
-            Files.deleteIfExists(file);
-            Files.deleteIfExists(dir);
+        } catch (dev.deploykit.StoreException e) {
+            if (e.getCause() instanceof Limited.TooLarge) {
+                throw new ApiProblem(413, "too large", e.getCause().getMessage(), null);
+            }
+            throw e;
         }
     }
 
-    private static final AtomicLong UPLOADS = new AtomicLong();
+    /** An upload that fails once it passes {@code max} bytes. */
+    private static final class Limited extends java.io.FilterInputStream {
+        static final class TooLarge extends IOException {
+            TooLarge(long max) {
+                super("the upload is over the limit of " + max + " bytes (api.maxUploadBytes)");
+            }
+        }
+
+        private final long max;
+        private long read;
+
+        Limited(InputStream in, long max) {
+            super(in);
+            this.max = max;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            count(b < 0 ? 0 : 1);
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buf, int off, int len) throws IOException {
+            int n = super.read(buf, off, len);
+            count(Math.max(n, 0));
+            return n;
+        }
+
+        private void count(int n) throws TooLarge {
+            read += n;
+            if (read > max) {
+                throw new TooLarge(max);
+            }
+        }
+    }
+
 
     // ---- deployments ----
 

@@ -12,6 +12,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -33,7 +34,8 @@ class ApiAccessTest {
     @BeforeEach
     void start() throws Exception {
         AgentFixtures.Pki pki = AgentFixtures.pki(dir);
-        Path config = Files.writeString(dir.resolve("server.yaml"), ServerFixtures.config(dir, pki, "{memory: true}", "solo"));
+        Path config = Files.writeString(dir.resolve("server.yaml"), ServerFixtures.config(dir, pki, "{memory: true}", "solo")
+                .replace("api: {", "api: {maxUploadBytes: 100000, "));
         server = DeployServer.start(ServerConfig.load(config, Map.of()));
         api = ServerFixtures.Api.of(pki, server.apiPort());
     }
@@ -53,7 +55,7 @@ class ApiAccessTest {
 
     @Test
     void aViewerGets403OnEveryWriteAndNoTokenGets401Everywhere() throws Exception {
-        var routes = new RestApi(server.kit(), new MemoryApiRecords(), dir, 1, java.time.Clock.systemUTC()).routes();
+        var routes = new RestApi(server.kit(), new MemoryApiRecords(), 1, java.time.Clock.systemUTC()).routes();
         int writes = 0;
         for (RestApi.Route r : routes) {
             HttpResponse<String> anonymous = call(null, r);
@@ -97,6 +99,18 @@ class ApiAccessTest {
     }
 
     @Test
+    void anUploadOverTheLimitIs413AndLeavesNothingBehind() throws Exception {
+        HttpResponse<String> r = api.send(ServerFixtures.DEPLOYER, "POST", "/packages?filename=big_1.0_all.deb",
+                HttpRequest.BodyPublishers.ofByteArray(new byte[200_000]), "application/octet-stream", null);
+        assertEquals(413, r.statusCode(), r.body());
+        assertTrue(api.json(r).get("detail").asText().contains("over the limit of 100000 bytes"), r.body());
+        try (var left = Files.walk(dir.resolve("artifacts-solo"))) {
+            assertEquals(List.of(), left.filter(Files::isRegularFile).toList(), "no staged or stored bytes");
+        }
+        assertEquals("{}", api.get(ServerFixtures.VIEWER, "/packages").body());
+    }
+
+    @Test
     void aTokenConfinedToAGroupCannotDeployElsewhere() throws Exception {
         String yaml = "name: db\naction:\n  install: {package: app, version: \"1.0\"}\ntarget:\n  groups: [db]\n";
         HttpResponse<String> r = api.send(ServerFixtures.WEB_ONLY, "POST", "/deployments", HttpRequest.BodyPublishers.ofString(yaml),
@@ -123,7 +137,7 @@ class ApiAccessTest {
         doc.get("paths").fields().forEachRemaining(p -> p.getValue().fieldNames().forEachRemaining(m -> documented.add(m.toUpperCase() + " "
                 + p.getKey())));
         Set<String> routed = new TreeSet<>();
-        new RestApi(server.kit(), new MemoryApiRecords(), dir, 1, java.time.Clock.systemUTC()).routes()
+        new RestApi(server.kit(), new MemoryApiRecords(), 1, java.time.Clock.systemUTC()).routes()
                 .forEach(r -> routed.add(r.method().name() + " " + r.path()));
         routed.add("GET /deployments/{id}/events/stream");
         assertEquals(routed, documented);

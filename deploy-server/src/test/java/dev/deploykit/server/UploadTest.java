@@ -9,6 +9,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -17,6 +18,14 @@ class UploadTest {
     private static final long SIZE = 1L << 30;
     @TempDir
     Path dir;
+
+    private static long size(Path p) {
+        try {
+            return Files.size(p);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
 
     @Test
     void aOneGibPackageIsPublishedByAServerWithA128MibHeap() throws Exception {
@@ -47,8 +56,9 @@ class UploadTest {
             assertEquals(201, r.statusCode(), r.body() + "\n" + server.text());
             assertEquals(Files.size(deb), api.json(r).get("size").asLong());
             assertEquals("big-app", api.json(r).get("name").asText());
-            try (var uploads = Files.list(dir.resolve("artifacts-solo/uploads"))) {
-                assertEquals(0, uploads.count(), "the upload's temporary file is gone");
+            try (var stored = Files.walk(dir.resolve("artifacts-solo"))) {
+                assertEquals(List.of(Files.size(deb)), stored.filter(Files::isRegularFile).map(UploadTest::size).toList(),
+                        "one copy, in the artifact store; nothing left in staging");
             }
         }
     }
