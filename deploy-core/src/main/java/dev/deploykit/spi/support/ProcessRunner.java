@@ -16,7 +16,6 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import java.util.stream.Stream;
 
 /**
  * Runs a {@link Command} on this machine as an argv list, in its own session (via {@code setsid})
@@ -44,18 +43,18 @@ public final class ProcessRunner {
     public static ExecResult run(Command command, Path defaultCwd, OutputListener output) throws IOException, InterruptedException {
         try (StepProcesses step = StepProcesses.create("local-" + UUID.randomUUID())) {
             List<String> argv = new ArrayList<>(ProcessGroup.newSessionPrefix());
-            argv.addAll(step.joinPrefix());
+            argv.addAll(step.gatedPrefix());
             argv.addAll(ProcessGroup.sudoPrefix(command.runAs()));
             argv.addAll(command.argv());
             ProcessBuilder pb = new ProcessBuilder(argv)
-                    .directory(command.cwd() != null ? new File(command.cwd()) : defaultCwd.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+                    .directory(command.cwd() != null ? new File(command.cwd()) : defaultCwd.toFile());
             pb.environment().putAll(command.env());
             pb.environment().putAll(step.environment());
             long start = System.nanoTime();
             Process process = pb.start();
-            // now, before this JVM closes them when the process ends: what a child holding the output holds
-            Predicate<String> outputPipes = ownPipes();
+            // while the gate holds the command back: the pipes its output goes to, which a child holding it holds
+            Predicate<String> outputPipes = outputPipes(process.pid());
+            process.getOutputStream().close();
             Object lock = new Object();
             LineSink stderr = new LineSink("stderr", output, lock, STDERR_TAIL_LINES);
             Thread out = pump(process.getInputStream(), new LineSink("stdout", output, lock, 0));
@@ -108,22 +107,15 @@ public final class ProcessRunner {
         }
     }
 
-    /** Matches the pipes this JVM has open: a child holding one holds a command's output. */
-    private static Predicate<String> ownPipes() {
+    /** Matches the pipes {@code pid}'s stdout and stderr go to (nothing without {@code /proc}). */
+    private static Predicate<String> outputPipes(long pid) {
         Set<String> pipes = new HashSet<>();
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            fds.forEach(fd -> {
-                try {
-                    String target = Files.readSymbolicLink(fd).toString();
-                    if (target.startsWith("pipe:")) {
-                        pipes.add(target);
-                    }
-                } catch (IOException e) {
-                    // closed meanwhile
-                }
-            });
-        } catch (IOException e) {
-            // no /proc: nothing matches
+        for (int fd = 1; fd <= 2; fd++) {
+            try {
+                pipes.add(Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "fd", Integer.toString(fd))).toString());
+            } catch (IOException e) {
+                // no /proc
+            }
         }
         return pipes::contains;
     }

@@ -23,7 +23,7 @@ import java.util.stream.Stream;
  * inherit ({@link #MARKER}), by the session the step leads and by parent.
  *
  * <p>Use: {@link #create} before starting the step; start it with {@link #environment()} added and
- * with {@link #joinPrefix()} (or, inside a wrapper script, an {@code echo $$} into
+ * with {@link #gatedPrefix()} (or, inside a wrapper script, an {@code echo $$} into
  * {@link #cgroupProcsFile()}) so that it joins the cgroup before it runs; {@link #killAll} on
  * cancel and timeout; {@link #close} when the step is over (it moves leftovers out and deletes the
  * cgroup). The same name finds the same processes from another JVM (an agent restarted after a
@@ -32,11 +32,12 @@ import java.util.stream.Stream;
  * <pre>{@code
  * try (StepProcesses step = StepProcesses.create("local-" + UUID.randomUUID())) {
  *     List<String> argv = new ArrayList<>(ProcessGroup.newSessionPrefix());
- *     argv.addAll(step.joinPrefix());
+ *     argv.addAll(step.gatedPrefix());
  *     argv.addAll(command.argv());
  *     ProcessBuilder pb = new ProcessBuilder(argv);
  *     pb.environment().putAll(step.environment());
  *     Process p = pb.start();
+ *     p.getOutputStream().close(); // opens the gate
  *     if (!p.waitFor(10, TimeUnit.SECONDS)) {
  *         step.killAll(p.pid());
  *     }
@@ -110,12 +111,15 @@ public final class StepProcesses implements AutoCloseable {
     }
 
     /**
-     * Argv to put before the command so that it joins the cgroup and then runs (same pid, by
-     * {@code exec}); empty without a cgroup.
+     * Argv to put before the command so that it joins the cgroup (where there is one), then waits
+     * for its stdin to close and runs the command, same pid (by {@code exec}), with stdin from
+     * {@code /dev/null}. Start it with a piped stdin: until the caller closes that pipe nothing of
+     * the step runs or ends, so the caller can look at the step's first process (such as which pipes
+     * its output goes to) without racing it.
      */
-    public List<String> joinPrefix() {
-        return cgroup == null ? List.of()
-                : List.of("/bin/sh", "-c", "echo $$ > \"$0\" 2>/dev/null; exec \"$@\"", cgroupProcsFile().toString());
+    public List<String> gatedPrefix() {
+        return List.of("/bin/sh", "-c", "[ -z \"$0\" ] || echo $$ > \"$0\" 2>/dev/null; read _; exec \"$@\" </dev/null",
+                cgroup == null ? "" : cgroupProcsFile().toString());
     }
 
     /**
