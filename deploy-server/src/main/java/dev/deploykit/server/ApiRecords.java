@@ -1,7 +1,9 @@
 package dev.deploykit.server;
 
 import java.time.Instant;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -23,6 +25,9 @@ interface ApiRecords {
 
     /** Audit entries after {@code afterSeq}, oldest first, at most {@code limit}. */
     List<AuditEntry> audit(long afterSeq, int limit);
+
+    /** Who started each of these deployments through the API (a successful {@code deployment.start}); absent ones were not. */
+    Map<String, String> starters(Collection<String> deploymentIds);
 
     /**
      * Claims {@code key} for {@code actor}'s request: empty when this call is the first (run it, then

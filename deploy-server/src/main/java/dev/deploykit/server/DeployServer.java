@@ -51,6 +51,11 @@ public final class DeployServer implements AutoCloseable {
     }
 
     static DeployServer start(ServerConfig config) {
+        return start(config, List.of());
+    }
+
+    /** With {@code transports} beside the configured ones (tests use a simulated one for a thousand nodes). */
+    static DeployServer start(ServerConfig config, List<dev.deploykit.spi.Transport> transports) {
         ApiTokens tokens = ApiTokens.load(config.tokensFile());
         Store store;
         ApiRecords records;
@@ -116,6 +121,7 @@ public final class DeployServer implements AutoCloseable {
             }
             kb.transport(ssh.build());
         }
+        transports.forEach(kb::transport);
         DeployKit kit = kb.build();
         try {
             gateway.start(kit.servers());
@@ -152,7 +158,10 @@ public final class DeployServer implements AutoCloseable {
                 c.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4").result(metrics.scrape()));
                 c.routes.before(ctx -> ctx.attribute("started", System.nanoTime()));
                 c.routes.after(RestApi.PREFIX + "/*", ctx -> metrics.request(ctx, ctx.<Long>attribute("started")));
-                rest.install(c, tokens);
+                Console console = new Console(tokens, new ConsoleSessions(Clock.systemUTC()), records,
+                        !Boolean.TRUE.equals(api.insecurePlaintext()));
+                console.install(c);
+                rest.install(c, tokens, console);
             }).start();
             log.info("DeployKit server: REST API on {}:{}, agent gateway on port {}", host, http.port(), gateway.port());
             return new DeployServer(gateway, kit, http, feed, webhooks);

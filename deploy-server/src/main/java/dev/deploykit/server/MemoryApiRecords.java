@@ -3,8 +3,10 @@ package dev.deploykit.server;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.Optional;
 
 /** {@link ApiRecords} in this process's memory, for the in-memory demo mode. Thread-safe (synchronized). */
@@ -16,6 +18,15 @@ final class MemoryApiRecords implements ApiRecords {
     @Override
     public synchronized void audit(Instant at, String actor, String action, String target, int status, String detail) {
         audit.add(new AuditEntry(audit.size() + 1, at, actor, action, target, status, detail));
+    }
+
+    @Override
+    public synchronized Map<String, String> starters(Collection<String> deploymentIds) {
+        Set<String> wanted = Set.copyOf(deploymentIds);
+        Map<String, String> out = new HashMap<>();
+        audit.stream().filter(e -> e.action().equals("deployment.start") && e.status() == 201 && wanted.contains(e.target()))
+                .forEach(e -> out.put(e.target(), e.actor()));
+        return out;
     }
 
     @Override

@@ -7,7 +7,10 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
@@ -45,6 +48,26 @@ final class PostgresApiRecords implements ApiRecords {
                 while (r.next()) {
                     out.add(new AuditEntry(r.getLong(1), r.getTimestamp(2).toInstant(), r.getString(3), r.getString(4), r.getString(5),
                             r.getInt(6), r.getString(7)));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read the audit: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Map<String, String> starters(Collection<String> deploymentIds) {
+        Map<String, String> out = new HashMap<>();
+        if (deploymentIds.isEmpty()) {
+            return out;
+        }
+        try (Connection c = db.getConnection(); PreparedStatement s = c.prepareStatement(
+                "select target, actor from api_audit where action = 'deployment.start' and status = 201 and target = any(?)")) {
+            s.setArray(1, c.createArrayOf("text", deploymentIds.toArray()));
+            try (ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                    out.put(r.getString(1), r.getString(2));
                 }
             }
             return out;

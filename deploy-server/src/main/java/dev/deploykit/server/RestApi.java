@@ -44,6 +44,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class RestApi {
     static final String PREFIX = "/api/v1";
+    private static final Set<String> SAFE_METHODS = Set.of("GET", "HEAD", "OPTIONS");
 
     /** One route: method, path under {@link #PREFIX}, the role it needs, the audit action (null for reads). */
     record Route(HandlerType method, String path, Role role, String action, Call call) {}
@@ -74,8 +75,7 @@ final class RestApi {
 
     List<Route> routes() {
         return List.of(
-                new Route(HandlerType.GET, "/servers", Role.VIEWER, null, (ctx, c) -> Reply.ok(kit.servers().list().stream()
-                        .map(this::server).toList())),
+                new Route(HandlerType.GET, "/servers", Role.VIEWER, null, (ctx, c) -> Reply.ok(servers(ctx))),
                 new Route(HandlerType.POST, "/servers", Role.ADMIN, "server.register", this::register),
                 new Route(HandlerType.GET, "/servers/{id}", Role.VIEWER, null, (ctx, c) -> Reply.ok(server(kit.servers()
                         .get(ctx.pathParam("id")).orElseThrow(() -> new NotFoundException("server", ctx.pathParam("id")))))),
@@ -100,11 +100,14 @@ final class RestApi {
                 new Route(HandlerType.GET, "/packages/{name}", Role.VIEWER, null, (ctx, c) -> Reply.ok(kit.packages()
                         .versions(ctx.pathParam("name")))),
                 new Route(HandlerType.POST, "/packages", Role.DEPLOYER, "package.publish", this::publish),
-                new Route(HandlerType.GET, "/deployments", Role.VIEWER, null, (ctx, c) -> Reply.ok(kit.deployments().stream()
-                        .map(d -> deployment(d, false)).toList())),
+                new Route(HandlerType.GET, "/deployments", Role.VIEWER, null, (ctx, c) -> Reply.ok(deployments(ctx))),
                 new Route(HandlerType.POST, "/deployments", Role.DEPLOYER, "deployment.start", this::start),
                 new Route(HandlerType.POST, "/deployments/preview", Role.VIEWER, null, (ctx, c) -> Reply.ok(plan(ctx).preview(kit))),
-                new Route(HandlerType.GET, "/deployments/{id}", Role.VIEWER, null, (ctx, c) -> Reply.ok(deployment(find(ctx), true))),
+                new Route(HandlerType.GET, "/deployments/{id}", Role.VIEWER, null, (ctx, c) -> {
+                    Map<String, Object> view = deployment(find(ctx), true);
+                    view.put("startedBy", records.starters(List.of(ctx.pathParam("id"))).get(ctx.pathParam("id")));
+                    return Reply.ok(view);
+                }),
                 new Route(HandlerType.GET, "/deployments/{id}/events", Role.VIEWER, null, this::events),
                 new Route(HandlerType.POST, "/deployments/{id}/pause", Role.DEPLOYER, "deployment.pause", (ctx, c) -> control(ctx, c,
                         Deployment::pause)),
@@ -123,6 +126,7 @@ final class RestApi {
                     confine(c, Set.of(ctx.pathParam("group")), "unpin");
                     return Reply.ok(Map.of("removed", kit.desired().as(c.name()).unpin(ctx.pathParam("group"), ctx.pathParam("package"))));
                 }),
+                new Route(HandlerType.GET, "/desired", Role.VIEWER, null, (ctx, c) -> Reply.ok(desired())),
                 new Route(HandlerType.GET, "/webhooks/deliveries", Role.ADMIN, null, (ctx, c) -> Reply.ok(records.deliveries(
                         (int) Math.min(1000, longParam(ctx, "limit", 100))))),
                 new Route(HandlerType.GET, "/audit", Role.ADMIN, null, (ctx, c) -> Reply.ok(records.audit(longParam(ctx, "after", 0),
@@ -130,10 +134,10 @@ final class RestApi {
     }
 
     /** Registers every route, the SSE stream and the error mapping on {@code config}. */
-    void install(JavalinConfig config, ApiTokens tokens) {
+    void install(JavalinConfig config, ApiTokens tokens, Console console) {
         config.routes.before(PREFIX + "/*", ctx -> {
             if (!ctx.path().equals(PREFIX + "/openapi.yaml")) {
-                ctx.attribute("caller", authenticate(ctx, tokens));
+                ctx.attribute("caller", authenticate(ctx, tokens, console));
             }
         });
         for (Route r : routes()) {
@@ -154,10 +158,23 @@ final class RestApi {
         });
     }
 
-    private static Caller authenticate(Context ctx, ApiTokens tokens) {
+    /**
+     * The caller: a bearer token, or else the console session in the request's cookie (whose writes
+     * must pass {@link Console#checkWrite}).
+     */
+    private static Caller authenticate(Context ctx, ApiTokens tokens, Console console) {
         String header = ctx.header("Authorization");
+        if (header == null) {
+            Optional<ConsoleSessions.Session> session = console.session(ctx);
+            if (session.isPresent()) {
+                if (!SAFE_METHODS.contains(ctx.method().name())) {
+                    Console.checkWrite(ctx, session.get());
+                }
+                return session.get().caller();
+            }
+        }
         if (header == null || !header.startsWith("Bearer ")) {
-            throw new ApiProblem(401, "unauthorized", "send an API token: Authorization: Bearer <token>", null);
+            throw new ApiProblem(401, "unauthorized", "send an API token: Authorization: Bearer <token> (or log in to the console)", null);
         }
         return tokens.authenticate(header.substring("Bearer ".length()).trim())
                 .orElseThrow(() -> new ApiProblem(401, "unauthorized", "the API token is not known", null));
@@ -237,8 +254,26 @@ final class RestApi {
     // ---- servers, groups, packages ----
 
     private Map<String, Object> server(Server s) {
+        return server(s, kit.groups().list());
+    }
+
+    /** {@code ?selector=role=web,env=prod} keeps the servers whose labels match. */
+    private List<Map<String, Object>> servers(Context ctx) {
+        String text = ctx.queryParam("selector");
+        java.util.function.Predicate<Server> keep;
+        try {
+            keep = text == null || text.isBlank() ? s -> true : LabelSelector.parse(text)::matches;
+        } catch (IllegalArgumentException e) {
+            throw new ApiProblem(400, "bad request", "selector: " + e.getMessage(), "selector");
+        }
+        List<ServerGroup> groups = kit.groups().list();
+        return kit.servers().list().stream().filter(keep).map(s -> server(s, groups)).toList();
+    }
+
+    private Map<String, Object> server(Server s, List<ServerGroup> groups) {
         Map<String, Object> view = new LinkedHashMap<>();
         view.put("id", s.id());
+        view.put("groups", groups.stream().filter(g -> g.contains(s)).map(ServerGroup::name).sorted().toList());
         view.put("hostname", s.hostname());
         view.put("addresses", s.addresses());
         view.put("labels", s.labels());
@@ -378,11 +413,39 @@ final class RestApi {
         return Reply.ok(deployment(d, false));
     }
 
+    /**
+     * Every deployment, newest first, each with who started it (the audit's answer: the API token,
+     * or {@code null} for one started from Java or by desired state); {@code ?server=web-1} keeps
+     * those with a task on that server and adds the task as {@code node}.
+     */
+    private List<Map<String, Object>> deployments(Context ctx) {
+        String server = ctx.queryParam("server");
+        List<Map<String, Object>> out = new ArrayList<>();
+        List<Deployment> all = new ArrayList<>(kit.deployments());
+        Map<String, String> starters = records.starters(all.stream().map(Deployment::id).toList());
+        for (Deployment d : all) {
+            Optional<dev.deploykit.NodeTask> node = server == null ? Optional.empty()
+                    : d.tasks().stream().filter(t -> t.serverId().equals(server)).findFirst();
+            if (server != null && node.isEmpty()) {
+                continue;
+            }
+            Map<String, Object> view = deployment(d, false);
+            view.put("startedBy", starters.get(d.id()));
+            node.ifPresent(t -> view.put("node", t));
+            out.add(view);
+        }
+        out.sort(java.util.Comparator.comparing((Map<String, Object> v) -> String.valueOf(v.get("createdAt"))).reversed());
+        return out;
+    }
+
     private Map<String, Object> deployment(Deployment d, boolean full) {
         Map<String, Object> view = new LinkedHashMap<>();
         view.put("id", d.id());
         view.put("name", d.plan().name());
         view.put("status", d.status());
+        List<DeployEvent> events = d.events();
+        view.put("createdAt", events.isEmpty() ? null : events.get(0).time());
+        view.put("updatedAt", events.isEmpty() ? null : events.get(events.size() - 1).time());
         view.put("batches", d.batches());
         Map<String, Integer> counts = new TreeMap<>();
         d.tasks().forEach(t -> counts.merge(t.status().name(), 1, Integer::sum));
@@ -459,6 +522,18 @@ final class RestApi {
     }
 
     // ---- pins ----
+
+    /** Pins, servers held out, convergence failures and the reconciler's latest decisions (newest first). */
+    private Map<String, Object> desired() {
+        Map<String, Object> view = new LinkedHashMap<>();
+        view.put("pins", kit.desired().pins().stream().map(RestApi::pin).toList());
+        view.put("held", new java.util.TreeSet<>(kit.desired().held()));
+        view.put("failing", kit.desired().failing());
+        List<dev.deploykit.ReconcileDecision> decisions = new ArrayList<>(kit.desired().decisions());
+        java.util.Collections.reverse(decisions);
+        view.put("decisions", decisions.subList(0, Math.min(100, decisions.size())));
+        return view;
+    }
 
     /** {@code PUT /pins/web/app} with {@code {"version": "1.2.0"}}. */
     private Reply setPin(Context ctx, Caller caller) {
