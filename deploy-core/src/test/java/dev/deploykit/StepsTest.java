@@ -57,6 +57,18 @@ class StepsTest {
     }
 
     @Test
+    void aNodeWhoseWorkBreaksUnexpectedlyFailsAndIsNotLeftRunning() throws Exception {
+        // a current version no version order reads (seen from a node that answered the query with other text):
+        // the node was left RUNNING and the deployment SUCCEEDED
+        Path home = Files.createDirectories(cluster.root("n01").resolve("var/lib/deploykit/bundles/app"));
+        Files.createSymbolicLink(home.resolve("current"), Path.of("bad:1.0"));
+        Deployment d = cluster.run(Cluster.install("1.0").build());
+        assertEquals(DeploymentStatus.FAILED, d.status());
+        assertEquals(NodeStatus.FAILED, only(d).status());
+        assertTrue(only(d).message().contains("not a Debian version: 'bad:1.0'"), only(d).message());
+    }
+
+    @Test
     void stepTimeoutKillsTheProcessTree() throws Exception {
         Deployment d = cluster.run(DeployPlan.builder()
                 .action(Action.runScripts(ScriptSet.of("hang", Script.of("spawn", Command.shell("sleep 300 & echo $! > pid; wait")))))

@@ -243,7 +243,18 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
             } else if (goal == null || engine.store.server(task.serverId()).isEmpty()) {
                 end = update(task.with(NodeStatus.FAILED, task.step(), RolloutState.serverRemoved(task.serverId()), engine.clock.instant()));
             } else {
-                end = work.run(task, goal, rollback);
+                try {
+                    end = work.run(task, goal, rollback);
+                } catch (RuntimeException e) {
+                    // a bug or a node answer nothing expected: this node fails, counted like any failure, never left running
+                    log.error("node {} failed unexpectedly", task.serverId(), e);
+                    NodeTask last;
+                    synchronized (lock) {
+                        last = tasks.getOrDefault(task.serverId(), task);
+                    }
+                    end = update(last.with(NodeStatus.FAILED, last.step(), "failed unexpectedly in step " + last.step() + ": " + e,
+                            engine.clock.instant()));
+                }
             }
             synchronized (lock) {
                 rollout.nodeEnded(end, rollback);

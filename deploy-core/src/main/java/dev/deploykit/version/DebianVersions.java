@@ -37,7 +37,11 @@ public final class DebianVersions implements Comparator<String> {
             int colon = v.indexOf(':');
             long epoch = 0;
             if (colon > 0) {
-                epoch = Long.parseLong(v.substring(0, colon));
+                try {
+                    epoch = Long.parseLong(v.substring(0, colon));
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("not a Debian version: '" + v + "' (its epoch, before ':', must be a number)");
+                }
                 v = v.substring(colon + 1);
             }
             int dash = v.lastIndexOf('-');
