@@ -198,6 +198,13 @@ class ConsoleTest {
                 + "fetch('/api/v1/deployments/" + id + "/retry', {method: 'POST', headers: {'X-CSRF-Token': s.csrf}}))"
                 + ".then(r => r.text().then(t => done(r.status + ' ' + t)))");
         assertTrue(forged.startsWith("403 ") && forged.contains("dashboard (viewer) may not deployment.retry"), forged);
+        // Desired state: the group pinned to the version its nodes run (after the rollback, 1.0) converges with nothing to do.
+        HttpResponse<String> pinned = api.send(ServerFixtures.DEPLOYER, "PUT", "/pins/web/app", HttpRequest.BodyPublishers.ofString(
+                "{\"version\": \"1.0\"}"), "application/json", null);
+        assertEquals(200, pinned.statusCode(), pinned.body());
+        browser.open("/console/desired");
+        assertTrue(browser.waitForText("#pins", "web app 1.0 ci-bot", Duration.ofSeconds(30)).isDisplayed());
+        browser.waitForText("#no-failing", "Every pinned server converges", Duration.ofSeconds(30));
         assertEquals(List.of(), browser.errors(m -> m.contains("/retry") && m.contains("403")), "no other errors in the browser's console");
         assertTrue(Files.size(SHOTS.resolve("deployment.png")) > 10_000);
     }
