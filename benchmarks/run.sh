@@ -29,6 +29,14 @@ case "${1:-}" in
 esac
 case "${1:-}" in
   --smoke|--smoke-no-build)
+    $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.AgentFootprintBenchmark \
+      --agents 3 --mib 8 --rounds 1 --report "benchmarks/reports/smoke-agent-footprint-jdk$jdk.md" ;;
+  *)
+    $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.AgentFootprintBenchmark \
+      --agents 30 --mib 64 --rounds 3 --report "benchmarks/reports/agent-footprint-jdk$jdk.md" ;;
+esac
+case "${1:-}" in
+  --smoke|--smoke-no-build)
     $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.StoreBenchmark \
       --transitions 2000 --deployments 4 --events 20000 --report "benchmarks/reports/smoke-store-jdk$jdk.md" ;;
   *)

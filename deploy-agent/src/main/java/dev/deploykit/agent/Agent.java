@@ -14,11 +14,9 @@ import dev.deploykit.transport.grpc.proto.TaskResult;
 import io.github.resilience4j.core.IntervalFunction;
 import io.grpc.CallCredentials;
 import io.grpc.ChannelCredentials;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
-import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
@@ -99,7 +97,7 @@ final class Agent implements AutoCloseable {
                 applier.apply(headers);
             }
         };
-        ChannelCredentials tls = credentials(config);
+        ChannelCredentials tls = AgentTls.credentials(config);
         for (String address : config.controllers()) {
             ManagedChannel channel = NettyChannelBuilder.forTarget(address, tls)
                     .keepAliveTime(config.keepAliveSeconds(), TimeUnit.SECONDS)
@@ -116,18 +114,6 @@ final class Agent implements AutoCloseable {
     /** One controller's gateway: the agent talks to one at a time. */
     private record Controller(String address, ManagedChannel channel, AgentServiceGrpc.AgentServiceStub stub,
             AgentServiceGrpc.AgentServiceBlockingStub blocking) {}
-
-    private static ChannelCredentials credentials(AgentConfig config) throws IOException {
-        if (config.insecure()) {
-            log.warn("connecting WITHOUT TLS (--insecure): the token and all commands cross the network in clear text");
-            return InsecureChannelCredentials.create();
-        }
-        TlsChannelCredentials.Builder tls = TlsChannelCredentials.newBuilder().trustManager(config.caFile().toFile());
-        if (config.certFile() != null) {
-            tls.keyManager(config.certFile().toFile(), config.keyFile().toFile());
-        }
-        return tls.build();
-    }
 
     /** The id an enrollment kept in the state dir. */
     private static String identity(Path stateDir) throws IOException {
