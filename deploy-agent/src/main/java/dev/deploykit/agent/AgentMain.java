@@ -21,7 +21,14 @@ public final class AgentMain {
             System.exit(2);
             return;
         }
-        Agent agent = new Agent(config);
+        Agent agent;
+        try {
+            agent = new Agent(config);
+        } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+            System.err.println("deploy-agent: " + e.getMessage()); // e.g. a key that is not the certificate's
+            System.exit(2);
+            return;
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(agent::close, "agent-shutdown"));
         agent.run();
     }

@@ -10,6 +10,7 @@ import dev.deploykit.Servers;
 import dev.deploykit.spi.ArtifactStore;
 import dev.deploykit.spi.support.DaemonThreads;
 import dev.deploykit.spi.support.LastSeenBatch;
+import dev.deploykit.spi.support.TlsFiles;
 import dev.deploykit.transport.grpc.proto.AgentMessage;
 import dev.deploykit.transport.grpc.proto.AgentServiceGrpc;
 import dev.deploykit.transport.grpc.proto.ArtifactChunk;
@@ -810,6 +811,14 @@ public final class AgentGateway implements AutoCloseable {
             }
             if (!insecure && (certChain == null || privateKey == null)) {
                 throw new IllegalArgumentException("TLS needs tls(certChain, privateKey); for plaintext call insecurePlaintext() explicitly");
+            }
+            if (!insecure) {
+                // a wrong pair is refused here, naming both files, rather than failing every agent's handshake later
+                try {
+                    TlsFiles.checkPair(AgentCa.privateKey(Files.readString(privateKey)), TlsFiles.certificates(certChain).get(0), privateKey, certChain);
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot read the gateway's key " + privateKey, e);
+                }
             }
             if (enrollment != null && (clientCa == null || insecure)) {
                 throw new IllegalArgumentException("enrollment(...) needs TLS and clientCa(...) trusting the enrollment CA");
