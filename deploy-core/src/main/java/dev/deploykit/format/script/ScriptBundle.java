@@ -1,5 +1,6 @@
 package dev.deploykit.format.script;
 
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -8,13 +9,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.zip.GZIPOutputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
- * Writes a script bundle ({@code .tar.gz}) in the layout {@link ScriptBundleFormat} reads, for
- * building bundles from code (tests, examples, build tools). Not thread-safe.
+ * Writes a script bundle in the layout {@link ScriptBundleFormat} reads, for building bundles from
+ * code (tests, examples, build tools): {@code .tar.gz}, {@code .tar.zst} or {@code .tar} after the
+ * target's name. A large payload that does not compress (binaries already compressed, media) is
+ * best shipped as {@code .tar}: the node then unpacks it at the speed of a copy. Not thread-safe.
  *
  * <pre>{@code
  * Path file = ScriptBundle.builder("web-app", "1.2.0")
@@ -65,8 +67,9 @@ public final class ScriptBundle {
 
     /** Writes the bundle to {@code target} and returns it. */
     public Path writeTo(Path target) {
-        try (OutputStream out = Files.newOutputStream(target);
-                TarArchiveOutputStream tar = new TarArchiveOutputStream(new GZIPOutputStream(out))) {
+        BundleCompression compression = BundleCompression.forName(target);
+        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(target), 64 * 1024);
+                TarArchiveOutputStream tar = new TarArchiveOutputStream(compression.compress(out))) {
             tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
             StringBuilder props = new StringBuilder();
             manifest.forEach((k, v) -> props.append(k).append('=').append(v.replace("\n", " ")).append('\n'));

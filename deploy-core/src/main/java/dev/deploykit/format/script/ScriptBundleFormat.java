@@ -27,12 +27,12 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
-import java.util.zip.GZIPInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 
 /**
- * The {@code script} package format: a {@code .tar.gz} bundle holding a manifest and lifecycle
- * scripts. Layout (paths relative to the archive root):
+ * The {@code script} package format: a tar bundle ({@code .tar.gz}, {@code .tar.zst} or plain
+ * {@code .tar}, told by its first bytes) holding a manifest and lifecycle scripts. Layout (paths
+ * relative to the archive root):
  *
  * <pre>
  * bundle.properties     name=..., version=..., description=... (required: name, version)
@@ -46,7 +46,9 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
  *
  * <p>On the node, version {@code V} of bundle {@code N} is unpacked into
  * {@code <root>/var/lib/deploykit/bundles/N/V} and {@code .../N/current} is a symlink to the active
- * version. Scripts run with {@code /bin/sh}, cwd the bundle dir, and the environment
+ * version. Installing is one command on the node (one round trip): unpack straight from the verified
+ * artifact, run the lifecycle script, switch {@code current}. Scripts run with {@code /bin/sh}, cwd
+ * the bundle dir, and the environment
  * {@code DEPLOYKIT_ROOT, DEPLOYKIT_PACKAGE, DEPLOYKIT_VERSION, DEPLOYKIT_PREVIOUS_VERSION,
  * DEPLOYKIT_BUNDLE_DIR, DEPLOYKIT_PHASE}.
  *
@@ -66,6 +68,18 @@ public final class ScriptBundleFormat implements PackageFormat {
     private static final long MAX_BYTES = 16L * 1024 * 1024 * 1024;
     private static final int MAX_MANIFEST = 64 * 1024;
     private static final String BUNDLES = "/var/lib/deploykit/bundles";
+    /** The metadata field that says how the bundle is compressed ({@code tar.gz}, {@code tar.zst}, {@code tar}). */
+    static final String ARCHIVE = "archive";
+    /**
+     * Install as one command: $1 the version dir, $2 the verified artifact, $3 the lifecycle script,
+     * $4 the version, $5 the bundle's home. Values arrive as arguments, never in the script text.
+     */
+    private static final String INSTALL = "set -e; rm -rf -- \"$1\"; mkdir -p -- \"$1\"; %s"
+            + " || { echo \"deploykit: cannot unpack $2 into $1\" >&2; exit 1; }; cd \"$1\"; /bin/sh \"scripts/$3\";"
+            + " ln -sfn -- \"$4\" \"$5/current\"";
+    /** Remove as one command: the remove script (when the bundle has one) from $1/current, then $1. */
+    private static final String REMOVE = "set -e; if [ -f \"$1/current/scripts/remove\" ]; then (cd \"$1/current\" &&"
+            + " exec /bin/sh scripts/remove); fi; rm -rf -- \"$1\"";
 
     public static ScriptBundleFormat create() {
         return new ScriptBundleFormat();
@@ -80,11 +94,7 @@ public final class ScriptBundleFormat implements PackageFormat {
 
     @Override
     public boolean recognizes(Path file) {
-        try (InputStream in = Files.newInputStream(file)) {
-            return in.read() == 0x1f && in.read() == 0x8b;
-        } catch (IOException e) {
-            return false;
-        }
+        return BundleCompression.of(file).isPresent();
     }
 
     @Override
@@ -92,8 +102,10 @@ public final class ScriptBundleFormat implements PackageFormat {
         byte[] manifest = null;
         TreeSet<String> scripts = new TreeSet<>();
         ArchivePaths entryPaths = ArchivePaths.confined();
-        try (InputStream raw = new BufferedInputStream(Files.newInputStream(file));
-                BoundedTar tar = BoundedTar.open(new GZIPInputStream(raw), "bundle", MAX_ENTRIES, MAX_BYTES)) {
+        BundleCompression compression = BundleCompression.of(file).orElseThrow(() -> new PackageFormatException(file.getFileName()
+                + ": not a script bundle: neither gzip, zstd nor tar data"));
+        try (InputStream raw = new BufferedInputStream(Files.newInputStream(file), 64 * 1024);
+                BoundedTar tar = BoundedTar.open(compression.decompress(raw), "bundle", MAX_ENTRIES, MAX_BYTES)) {
             for (TarArchiveEntry entry = tar.next(); entry != null; entry = tar.next()) {
                 String path = entryPaths.check(entry);
                 if (path.equals(MANIFEST) && entry.isFile()) {
@@ -109,7 +121,7 @@ public final class ScriptBundleFormat implements PackageFormat {
         } catch (PackageFormatException e) {
             throw new PackageFormatException(file.getFileName() + ": " + e.getMessage(), e);
         } catch (IOException | IllegalArgumentException e) {
-            throw new PackageFormatException(file.getFileName() + ": not a readable .tar.gz bundle: " + e.getMessage(), e);
+            throw new PackageFormatException(file.getFileName() + ": not a readable ." + compression.suffix + " bundle: " + e.getMessage(), e);
         }
         if (manifest == null) {
             throw new PackageFormatException(file.getFileName() + ": no " + MANIFEST + " at the archive root");
@@ -136,6 +148,7 @@ public final class ScriptBundleFormat implements PackageFormat {
         Map<String, String> fields = new LinkedHashMap<>();
         props.stringPropertyNames().stream().sorted().forEach(k -> fields.put(k, props.getProperty(k).trim()));
         fields.put("scripts", String.join(",", scripts));
+        fields.put(ARCHIVE, compression.suffix);
         return new PackageMetadata(name, version, props.getProperty("description", "").trim(), fields);
     }
 
@@ -158,12 +171,9 @@ public final class ScriptBundleFormat implements PackageFormat {
         String dir = home + "/" + pkg.version();
         String phase = phase(pkg, currentVersion);
         Map<String, String> env = env(node, pkg.name(), pkg.version(), currentVersion, dir, phase);
-        return List.of(
-                Command.of("rm", "-rf", "--", dir),
-                Command.of("mkdir", "-p", "--", dir),
-                Command.of("tar", "-xzf", node.artifactPath(), "-C", dir, "--no-same-owner"),
-                Command.of("/bin/sh", "scripts/" + phase).withEnv(env).withCwd(dir),
-                Command.of("ln", "-sfn", "--", pkg.version(), home + "/current"));
+        BundleCompression compression = BundleCompression.fromField(pkg.metadata().fields().get(ARCHIVE));
+        return List.of(Command.shell(INSTALL.formatted(compression.untar()), dir, node.artifactPath(), phase, pkg.version(), home)
+                .withEnv(env));
     }
 
     /** The lifecycle script to run: install, upgrade or downgrade, falling back as documented. */
@@ -186,11 +196,8 @@ public final class ScriptBundleFormat implements PackageFormat {
     @Override
     public List<Command> remove(NodeContext node, String packageName, String currentVersion) {
         String home = home(node, packageName);
-        String current = home + "/current";
-        Map<String, String> env = env(node, packageName, currentVersion, currentVersion, current, "remove");
-        return List.of(
-                Command.shell("if [ -f scripts/remove ]; then exec /bin/sh scripts/remove; fi").withEnv(env).withCwd(current),
-                Command.of("rm", "-rf", "--", home));
+        Map<String, String> env = env(node, packageName, currentVersion, currentVersion, home + "/current", "remove");
+        return List.of(Command.shell(REMOVE, home).withEnv(env));
     }
 
     @Override
