@@ -165,7 +165,7 @@ public final class AgentFootprintBenchmark {
         }
     }
 
-    private record Agent(String id, Process process, long startedAt) {
+    record Agent(String id, Process process, long startedAt) {
         static Agent start(Path dir, AgentFixtures.Pki pki, int port, String id, Path jar, Unit unit) throws IOException {
             Path state = Files.createDirectories(dir.resolve(id));
             List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
@@ -193,7 +193,7 @@ public final class AgentFootprintBenchmark {
         }
     }
 
-    private static long cpuTicks(List<Agent> agents) {
+    static long cpuTicks(List<Agent> agents) {
         long sum = 0;
         for (Agent a : agents) {
             try {
@@ -207,7 +207,7 @@ public final class AgentFootprintBenchmark {
         return sum;
     }
 
-    private static long controllerCpu() {
+    static long controllerCpu() {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
