@@ -22,10 +22,10 @@ esac
 case "${1:-}" in
   --smoke|--smoke-no-build)
     $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.AgentBenchmark \
-      --agents 50 --fanout-agents 3 --fanout-mib 8 --report "benchmarks/reports/smoke-agent-jdk$jdk.md" ;;
+      --agents 50 --idle-agents 20,50 --fanout-agents 3 --fanout-mib 8 --report "benchmarks/reports/smoke-agent-jdk$jdk.md" ;;
   *)
     $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.AgentBenchmark \
-      --agents 1000 --fanout-agents 30 --fanout-mib 64 --report "benchmarks/reports/agent-jdk$jdk.md" ;;
+      --agents 1000 --idle-agents 1000,10000 --fanout-agents 30 --fanout-mib 64 --report "benchmarks/reports/agent-jdk$jdk.md" ;;
 esac
 case "${1:-}" in
   --smoke|--smoke-no-build)

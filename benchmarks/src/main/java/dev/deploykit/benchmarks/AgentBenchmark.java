@@ -30,7 +30,8 @@ import java.util.concurrent.Future;
  * dispatch latency of a no-op task to every agent at once, and the time to ship one artifact to
  * many agents and have each verify its SHA-256, for several chunk sizes.
  *
- * <p>Args: {@code --agents 1000 --fanout-agents 30 --fanout-mib 64 --report FILE}.
+ * <p>Args: {@code --agents 1000 --idle-agents 1000,10000 --fanout-agents 30 --fanout-mib 64 --report FILE}
+ * ({@code --idle-agents} needs {@code ulimit -n} above the largest count plus about 500).
  */
 public final class AgentBenchmark {
     public static void main(String[] args) throws Exception {
@@ -41,6 +42,30 @@ public final class AgentBenchmark {
         Path dir = Report.scratchDir("dk-bench-agent-");
         AgentFixtures.Pki pki = AgentFixtures.pki(dir);
         Report report = new Report("Agent protocol benchmark");
+        String idleCounts = SshBenchmark.stringArg(args, "--idle-agents", "");
+        if (!idleCounts.isBlank()) {
+            report.add("## Controller heap per idle agent (SIMULATED agents: one JVM for all of them)");
+            report.add("");
+            report.add("| idle agents connected | controller heap per agent | target |");
+            report.add("|---|---|---|");
+            for (String count : idleCounts.split(",")) {
+                int n = Integer.parseInt(count.trim());
+                try (Controller c = new Controller(dir, pki, 256 * 1024)) {
+                    long before = usedHeap();
+                    Process sims = c.spawn(n, "idle");
+                    try {
+                        AgentFixtures.waitUntil(Duration.ofMinutes(10), () -> c.gateway.connectedAgents().size() == n, n + " agents");
+                        Thread.sleep(3000);
+                        report.add(String.format("| %,d | %.1f KiB | %s |", n, (usedHeap() - before) / 1024.0 / n,
+                                n <= 1000 ? "under 20 KiB" : "measured"));
+                    } finally {
+                        sims.destroyForcibly();
+                        sims.waitFor();
+                    }
+                }
+            }
+            report.add("");
+        }
 
         report.add("## " + agents + " idle agents, then a no-op task to each at once");
         report.add("");
@@ -175,7 +200,8 @@ public final class AgentBenchmark {
 
         Process spawn(int count, String prefix) throws Exception {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            return new ProcessBuilder(java, "-Xmx1g", "-cp", System.getProperty("java.class.path"), SimAgents.class.getName(),
+            // about 100 KiB of heap per simulated agent (TLS engines and buffers), at least 1 GiB
+            return new ProcessBuilder(java, "-Xmx" + Math.max(1024, count / 10) + "m", "-cp", System.getProperty("java.class.path"), SimAgents.class.getName(),
                     "--controller", "127.0.0.1:" + gateway.port(), "--count", Integer.toString(count), "--prefix", prefix,
                     "--ca", pki.ca().toString(), "--ca-key", pki.caKey().toString(),
                     "--token", AgentFixtures.TOKEN)

@@ -257,9 +257,7 @@ public final class DebFormat implements PackageFormat {
                     + "  exec apt-get install -y -q -o DPkg::Lock::Timeout=120 " + (downgrade ? "--allow-downgrades " : "")
                     + "\"$1.deb\"\nfi\nexec dpkg -i \"$1.deb\"", path).withEnv(ENV));
         }
-        List<Command> commands = new ArrayList<>(initDatabase(node));
-        commands.add(dpkg(node, "--install", path));
-        return commands;
+        return List.of(withDatabase(node, dpkg(node, "--install", path)));
     }
 
     @Override
@@ -317,12 +315,15 @@ public final class DebFormat implements PackageFormat {
         return Command.of(argv).withEnv(ENV);
     }
 
-    /** A simulated node's dpkg database starts empty; dpkg needs its files to exist. */
-    private static List<Command> initDatabase(NodeContext node) {
-        String admin = node.underRoot("/var/lib/dpkg");
-        return List.of(
-                Command.of("mkdir", "-p", "--", admin + "/info", admin + "/updates", admin + "/triggers", node.underRoot("/var/log")),
-                Command.of("touch", "--", admin + "/status", admin + "/available"));
+    /**
+     * {@code dpkg} on a simulated node, whose dpkg database starts empty: its files are created first,
+     * in the same command (one round trip).
+     */
+    private static Command withDatabase(NodeContext node, Command dpkg) {
+        List<String> args = new ArrayList<>(List.of(node.underRoot("/var/lib/dpkg"), node.underRoot("/var/log")));
+        args.addAll(dpkg.argv());
+        return Command.shell("mkdir -p -- \"$1/info\" \"$1/updates\" \"$1/triggers\" \"$2\" && touch -- \"$1/status\" \"$1/available\""
+                + " && shift 2 && exec \"$@\"", args.toArray(String[]::new)).withEnv(dpkg.env());
     }
 
     /** Reads at most {@code size} bytes of the underlying stream; never closes it. */

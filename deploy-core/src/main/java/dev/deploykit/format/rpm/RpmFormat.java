@@ -274,7 +274,12 @@ public final class RpmFormat implements PackageFormat {
             upgrade.add("--oldpackage");
         }
         upgrade.add(path);
-        return List.of(rpm(node, List.of("--initdb")), rpm(node, upgrade));
+        // a simulated node's rpm database is created first, in the same command (one round trip)
+        Command rpm = rpm(node, upgrade);
+        List<String> args = new ArrayList<>(List.of(node.root()));
+        args.addAll(rpm.argv());
+        return List.of(Command.shell("rpm --root \"$1\" --dbpath /var/lib/rpm --initdb && shift && exec \"$@\"", args.toArray(String[]::new))
+                .withEnv(rpm.env()));
     }
 
     @Override
