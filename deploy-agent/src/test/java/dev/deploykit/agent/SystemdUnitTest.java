@@ -26,8 +26,11 @@ import org.junit.jupiter.api.io.TempDir;
  * option that breaks package installs or the applications steps start fails here too.
  */
 class SystemdUnitTest {
-    /** {@code systemd-analyze security --offline=yes} of the unit as committed (systemd 252); main had 9.5. */
-    static final double MAX_EXPOSURE = 8.6;
+    /**
+     * {@code systemd-analyze security --offline=yes} of the unit as committed (systemd 252): 9.5
+     * before its sandbox, 8.6 with it and ProtectHome=read-only, 8.7 with /home and /root writable.
+     */
+    static final double MAX_EXPOSURE = 8.7;
 
     /**
      * The checks of systemd-analyze the unit passes. The score is rounded to a tenth, so one option
@@ -78,6 +81,7 @@ class SystemdUnitTest {
         mustStayOff.put("ProtectKernelTunables", "package scripts run sysctl and udevadm trigger writes /sys");
         mustStayOff.put("ProtectControlGroups", "each step gets a cgroup of its own under /sys/fs/cgroup");
         mustStayOff.put("ProtectClock", "steps set the clock; older systemd closes every other device with it");
+        mustStayOff.put("ProtectHome", "steps and package scripts run useradd -m and write root's home");
         mustStayOff.put("PrivateTmp", "services steps start share /tmp with the host");
         mustStayOff.put("PrivateMounts", "what steps mount must be mounted on the host");
         mustStayOff.put("PrivateDevices", "steps partition, format and mount disks");
