@@ -115,12 +115,15 @@ public final class PeersBenchmark {
             gateway = AgentFixtures.gateway(pki).maxNewAgentsPerMinute(1_000_000).build();
             try (DeployKit agentKit = DeployKit.builder().transport(gateway.transport()).artifactDir(dir.resolve("agent-kit")).build()) {
                 gateway.start(agentKit.servers());
-                bench.startAgents(max, pki, gateway, jar, AgentFootprintBenchmark.Unit.read(unit));
+                AgentFootprintBenchmark.Unit agentUnit = AgentFootprintBenchmark.Unit.read(unit);
+                bench.startAgents(Math.min(2, max), pki, gateway, jar, agentUnit);
                 List<Integer> all = new ArrayList<>(ns);
                 dkOnly.stream().filter(n -> !ns.contains(n)).forEach(all::add);
                 Collections.sort(all);
                 bench.warmUp(gateway, agentKit);
                 for (int n : all) {
+                    // no more agents than this N needs: idle agents would take memory and a little CPU from every tool
+                    bench.startAgents(n, pki, gateway, jar, agentUnit);
                     List<String> tools = ns.contains(n) ? TOOLS : DEPLOYKIT;
                     for (int round = 1; round <= rounds; round++) {
                         Path payload = randomFile(dir.resolve("payload.bin"), mib, n * 100L + round);
@@ -295,9 +298,9 @@ public final class PeersBenchmark {
         Path bundle = ScriptBundle.builder("peers-payload", "0.1").script("install", "sha256sum payload.bin")
                 .file("payload.bin", Files.readAllBytes(small)).writeTo(dir.resolve("warm.tar"));
         for (String tool : TOOLS) {
-            run(tool, Math.min(2, hosts.size()), small, bundle, "warm-" + TOOLS.indexOf(tool), gateway, agentKit);
+            run(tool, Math.min(2, agents.size()), small, bundle, "warm-" + TOOLS.indexOf(tool), gateway, agentKit);
         }
-        clean(hosts.size());
+        clean(agents.size());
     }
 
     private void startHosts(int n) throws Exception {
@@ -317,7 +320,7 @@ public final class PeersBenchmark {
     }
 
     private void startAgents(int n, AgentFixtures.Pki pki, AgentGateway gateway, Path jar, AgentFootprintBenchmark.Unit unit) throws Exception {
-        for (int i = 0; i < n; i++) {
+        for (int i = agents.size(); i < n; i++) {
             AgentFootprintBenchmark.Agent a = AgentFootprintBenchmark.Agent.start(dir, pki, gateway.port(), "peer-agent-" + (i + 1), jar, unit);
             agents.add(a);
         }
