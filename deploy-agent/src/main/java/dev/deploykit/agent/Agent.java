@@ -214,7 +214,11 @@ final class Agent implements AutoCloseable {
         public void onError(Throwable t) {
             Status status = Status.fromThrowable(t);
             why = status.getCode() + (status.getDescription() == null ? "" : ": " + status.getDescription());
-            if (status.getCode() == Status.Code.UNAUTHENTICATED || status.getCode() == Status.Code.PERMISSION_DENIED
+            String tls = TlsFailures.explain(t, controller.address(), config.certFile(), false);
+            if (tls != null) {
+                log.error(tls);
+                why = status.getCode() + ": TLS handshake failed";
+            } else if (status.getCode() == Status.Code.UNAUTHENTICATED || status.getCode() == Status.Code.PERMISSION_DENIED
                     || status.getCode() == Status.Code.RESOURCE_EXHAUSTED) {
                 log.error("the controller at {} refused this agent ({}): {}", controller.address(), agentId, why);
             }

@@ -71,7 +71,7 @@ final class Enroller {
         for (int attempt = 1; ; attempt++) {
             String address = config.controllers().get((attempt - 1) % config.controllers().size());
             ManagedChannel channel = NettyChannelBuilder.forTarget(address,
-                    TlsChannelCredentials.newBuilder().trustManager(config.caFile().toFile()).build()).build();
+                    TlsChannelCredentials.newBuilder().trustManager(AgentTls.controllerTrust(config.caFile())).build()).build();
             try {
                 EnrollResponse response = AgentServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS)
                         .enroll(EnrollRequest.newBuilder().setEnrollmentToken(token).setCsrPem(csr).setRequestedId(requestedId)
@@ -82,7 +82,8 @@ final class Enroller {
                 // an operator has to act: say so at the level operators watch
                 log.warn("enrollment at {} is pending: {}", address, response.getPending());
             } catch (StatusRuntimeException e) {
-                log.error("enrollment at {} failed: {}", address, e.getStatus().getCode()
+                String tls = TlsFailures.explain(e, address, null, true);
+                log.error("enrollment at {} failed: {}", address, tls != null ? tls : e.getStatus().getCode()
                         + (e.getStatus().getDescription() == null ? "" : ": " + e.getStatus().getDescription()));
             } finally {
                 channel.shutdownNow();

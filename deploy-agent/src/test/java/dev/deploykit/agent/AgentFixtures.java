@@ -56,11 +56,29 @@ public final class AgentFixtures {
             }
             return new Path[] {cert, key};
         }
+
+        /** {@code [cert, key]} of another gateway certificate, made by {@code openssl}, with {@code subjectAltName} ("DNS:x,IP:y"). */
+        public Path[] serverCert(String name, String subjectAltName) throws Exception {
+            Path dir = ca.getParent();
+            Path openssl = Requirements.tool("openssl", "to make TLS certificates for the agent tests");
+            run(dir, openssl + " req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " + name + ".key -out " + name
+                    + ".csr -subj /CN=" + name);
+            Files.writeString(dir.resolve(name + ".ext"), "subjectAltName=" + subjectAltName + "\nextendedKeyUsage=serverAuth\n");
+            run(dir, openssl + " x509 -req -in " + name + ".csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out " + name
+                    + ".crt -extfile " + name + ".ext");
+            return new Path[] {dir.resolve(name + ".crt"), dir.resolve(name + ".key")};
+        }
     }
 
     public static Pki pki(Path dir) throws Exception {
+        return pki(dir, "dk-test-ca");
+    }
+
+    /** {@link #pki(Path)} with a CA named {@code CN=caName}. */
+    public static Pki pki(Path dir, String caName) throws Exception {
         Path openssl = Requirements.tool("openssl", "to make TLS certificates for the agent tests");
-        run(dir, openssl + " req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=dk-test-ca");
+        run(dir, openssl + " req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN="
+                + caName);
         for (String who : List.of("server", "agent")) {
             run(dir, openssl + " req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " + who + ".key -out " + who
                     + ".csr -subj /CN=" + who);

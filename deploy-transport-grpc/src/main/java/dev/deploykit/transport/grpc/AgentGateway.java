@@ -158,10 +158,11 @@ public final class AgentGateway implements AutoCloseable {
             TlsServerCredentials.Builder tls = TlsServerCredentials.newBuilder().keyManager(options.certChain.toFile(), options.privateKey.toFile());
             if (options.clientCa != null) {
                 // enrolling agents have no certificate yet: let them in for Enroll, the Authenticator refuses the rest
-                tls.trustManager(options.clientCa.toFile()).clientAuth(options.enrollment != null
+                tls.trustManager(TlsFailures.clientTrust(options.clientCa)).clientAuth(options.enrollment != null
                         ? TlsServerCredentials.ClientAuth.OPTIONAL : TlsServerCredentials.ClientAuth.REQUIRE);
             }
-            return tls.build();
+            // failed handshakes are logged with the agent's address and the reason
+            return TlsFailures.watched(tls.build(), options.certChain, options.clientCa);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the gateway's TLS files", e);
         }

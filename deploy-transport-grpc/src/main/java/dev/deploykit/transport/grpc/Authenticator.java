@@ -18,6 +18,8 @@ import java.util.Optional;
 import java.util.Set;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Authenticates every call before any message is read, and puts who called into the call's
@@ -37,6 +39,7 @@ final class Authenticator implements ServerInterceptor {
     static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
     static final Context.Key<AgentIdentity> IDENTITY = Context.key("deploykit-agent-identity");
     static final Context.Key<SocketAddress> REMOTE = Context.key("deploykit-agent-remote");
+    private static final Logger log = LoggerFactory.getLogger(AgentGateway.class);
     private final byte[] expected;
     private final boolean certificates;
     private final Set<String> revoked;
@@ -65,6 +68,8 @@ final class Authenticator implements ServerInterceptor {
         if (certificates) {
             Optional<X509Certificate> cert = peerCertificate(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
             if (cert.isEmpty()) {
+                log.warn("agent at {} presented no client certificate; agents need --cert/--key or --enroll-token-file",
+                        TlsFailures.address(remote));
                 return refuse(call, Status.UNAUTHENTICATED.withDescription(
                         "a client certificate is required; an agent without one enrolls first (--enroll-token-file)"));
             }
