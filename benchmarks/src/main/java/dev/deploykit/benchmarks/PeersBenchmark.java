@@ -76,6 +76,7 @@ public final class PeersBenchmark {
     static final List<String> TOOLS = List.of(SCP, PSSH, ANSIBLE, DK_SSH_SPI, DK_SSH_PLAN, DK_AGENT_SPI, DK_AGENT_PLAN);
     static final List<String> DEPLOYKIT = List.of(DK_SSH_SPI, DK_SSH_PLAN, DK_AGENT_SPI, DK_AGENT_PLAN);
 
+    private static final Path HOMES = Path.of("/var/tmp/dk-bench-peers-homes");
     private final Path dir;
     private final int mib;
     private final SshFixtures.Key hostKey;
@@ -304,15 +305,17 @@ public final class PeersBenchmark {
     }
 
     private void startHosts(int n) throws Exception {
-        homes = Files.createDirectories(dir.resolve("homes"));
+        // sshd reads each account's authorized_keys (in the scratch dir) as that account
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
-        Files.setPosixFilePermissions(homes, PosixFilePermissions.fromString("rwx--x--x"));
+        // one fixed place, so that an account made by an earlier run already has its home here
+        Files.createDirectories(HOMES);
+        Files.setPosixFilePermissions(HOMES, PosixFilePermissions.fromString("rwx--x--x"));
+        homes = HOMES;
         for (int i = 0; i < n; i++) {
             String login = "dkpeer" + (i + 1);
             Path home = home(i);
-            ensureAccount(login);
+            ensureAccount(login, home);
             Files.createDirectories(home);
-            exec(List.of("usermod", "--home", home.toString(), login));
             exec(List.of("chown", login, home.toString()));
             hosts.add(SshFixtures.openssh(dir, hostKey, userKey, login));
         }
@@ -380,6 +383,9 @@ public final class PeersBenchmark {
             }
         }
         hosts.forEach(SshFixtures.Sshd::close);
+        if (homes != null) {
+            Report.deleteTree(homes);
+        }
     }
 
     private static long time(List<String> command, Map<String, String> env) throws Exception {
@@ -403,13 +409,15 @@ public final class PeersBenchmark {
         }
     }
 
-    private static void ensureAccount(String login) throws Exception {
-        if (new ProcessBuilder("id", "-u", login).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .start().waitFor() == 0) {
-            return;
+    private static void ensureAccount(String login, Path home) throws Exception {
+        Process id = new ProcessBuilder("getent", "passwd", login).redirectErrorStream(true).start();
+        String entry = new String(id.getInputStream().readAllBytes()).trim();
+        if (id.waitFor() != 0) {
+            // password "*": no password login, but not locked ("!"), which sshd without PAM would refuse
+            exec(List.of("useradd", "--system", "--no-create-home", "--home-dir", home.toString(), "--shell", "/bin/sh", "--password", "*", login));
+        } else if (!entry.contains(":" + home + ":")) {
+            exec(List.of("usermod", "--home", home.toString(), "--shell", "/bin/sh", "--password", "*", login));
         }
-        // password "*": no password login, but not locked ("!"), which sshd without PAM would refuse
-        exec(List.of("useradd", "--system", "--no-create-home", "--shell", "/bin/sh", "--password", "*", login));
     }
 
     private static void settle() throws Exception {
