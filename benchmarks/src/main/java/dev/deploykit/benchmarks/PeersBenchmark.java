@@ -110,6 +110,7 @@ public final class PeersBenchmark {
         Map<String, Map<Integer, List<Double>>> results = new LinkedHashMap<>();
         TOOLS.forEach(t -> results.put(t, new TreeMap<>()));
         AgentGateway gateway = null;
+        String failure = null;
         try {
             bench.startHosts(max);
             AgentFixtures.Pki pki = AgentFixtures.pki(dir);
@@ -147,14 +148,21 @@ public final class PeersBenchmark {
                     }
                 }
             }
+        } catch (Exception | AssertionError e) {
+            failure = e.toString();
+            e.printStackTrace();
         } finally {
             bench.stop();
             if (gateway != null) {
                 gateway.close();
             }
         }
-        write(results, ns, mib, rounds, reportFile, jsonFile, pngFile);
+        // what was measured is written even when a later step failed, with the failure in the report
+        write(results, ns, mib, rounds, failure, reportFile, jsonFile, pngFile);
         Report.deleteTree(dir);
+        if (failure != null) {
+            System.exit(1);
+        }
     }
 
     private long run(String tool, int n, Path payload, Path bundle, String label, AgentGateway gateway, DeployKit agentKit)
@@ -323,12 +331,23 @@ public final class PeersBenchmark {
     }
 
     private void startAgents(int n, AgentFixtures.Pki pki, AgentGateway gateway, Path jar, AgentFootprintBenchmark.Unit unit) throws Exception {
-        for (int i = agents.size(); i < n; i++) {
-            AgentFootprintBenchmark.Agent a = AgentFootprintBenchmark.Agent.start(dir, pki, gateway.port(), "peer-agent-" + (i + 1), jar, unit);
-            agents.add(a);
-        }
-        for (AgentFootprintBenchmark.Agent a : agents) {
-            AgentFixtures.waitUntil(Duration.ofMinutes(3), () -> gateway.connectedAgents().contains(a.id()), a.id() + " to connect");
+        // ten at a time: a hundred JVMs starting at once on two cores starve each other (and the agents already idle)
+        while (agents.size() < n) {
+            List<AgentFootprintBenchmark.Agent> wave = new ArrayList<>();
+            for (int i = agents.size(); i < Math.min(n, agents.size() + 10); i++) {
+                wave.add(AgentFootprintBenchmark.Agent.start(dir, pki, gateway.port(), "peer-agent-" + (i + 1), jar, unit));
+            }
+            for (AgentFootprintBenchmark.Agent a : wave) {
+                try {
+                    AgentFixtures.waitUntil(Duration.ofMinutes(3), () -> gateway.connectedAgents().contains(a.id()), a.id() + " to connect");
+                } catch (AssertionError e) {
+                    Path log = dir.resolve(a.id()).resolve("agent.log");
+                    String tail = Files.exists(log) ? Files.readString(log) : "(no log)";
+                    throw new IllegalStateException(a.id() + " did not connect (alive: " + a.process().isAlive() + "): "
+                            + tail.substring(Math.max(0, tail.length() - 3000)), e);
+                }
+            }
+            agents.addAll(wave);
         }
     }
 
@@ -449,8 +468,8 @@ public final class PeersBenchmark {
         return sorted.get(sorted.size() / 2);
     }
 
-    private static void write(Map<String, Map<Integer, List<Double>>> results, List<Integer> ns, int mib, int rounds, Path reportFile,
-            Path jsonFile, Path pngFile) throws IOException {
+    private static void write(Map<String, Map<Integer, List<Double>>> results, List<Integer> ns, int mib, int rounds, String failure,
+            Path reportFile, Path jsonFile, Path pngFile) throws IOException {
         Report report = new Report("DeployKit beside the tools users know");
         report.add("The job: one fresh " + mib + " MiB file (random bytes, incompressible) to N hosts at once, then `sha256sum` of it on "
                 + "each host. All on this one " + Runtime.getRuntime().availableProcessors() + "-core machine: N REAL OpenSSH `sshd` "
@@ -464,6 +483,10 @@ public final class PeersBenchmark {
                 + "nodes: query, ensure, install (unpack + `sha256sum` in the install script).");
         report.add("- Each SSH tool (DeployKit's included) connects afresh every round; the agents keep their connection, as in production.");
         report.add("");
+        if (failure != null) {
+            report.add("**The run stopped early: " + failure + "**; the figures below are what was measured before.");
+            report.add("");
+        }
         List<Integer> allNs = results.values().stream().flatMap(m -> m.keySet().stream()).distinct().sorted().toList();
         StringBuilder head = new StringBuilder("| tool |");
         StringBuilder rule = new StringBuilder("|---|");
@@ -508,6 +531,7 @@ public final class PeersBenchmark {
         json.put("mib", mib);
         json.put("rounds", rounds);
         json.put("wallSeconds", results);
+        json.put("failure", failure);
         Files.createDirectories(jsonFile.toAbsolutePath().getParent());
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(jsonFile.toFile(), json);
         plot(results, allNs, mib, pngFile);
