@@ -31,7 +31,7 @@ import java.util.concurrent.Future;
  * many agents and have each verify its SHA-256, for several chunk sizes.
  *
  * <p>Args: {@code --agents 1000 --idle-agents 1000,10000 --fanout-agents 30 --fanout-mib 64 --report FILE}
- * ({@code --idle-agents} needs {@code ulimit -n} above the largest count plus about 500).
+ * ({@code --idle-agents} needs {@code ulimit -n} above the largest count plus about 500; {@code --idle-only} measures only that).
  */
 public final class AgentBenchmark {
     public static void main(String[] args) throws Exception {
@@ -67,6 +67,10 @@ public final class AgentBenchmark {
             report.add("");
         }
 
+        if (java.util.Arrays.asList(args).contains("--idle-only")) {
+            report.write(reportFile);
+            return;
+        }
         report.add("## " + agents + " idle agents, then a no-op task to each at once");
         report.add("");
         try (Controller c = new Controller(dir, pki, 256 * 1024)) {
