@@ -63,7 +63,8 @@ import java.util.regex.Pattern;
  * format are emulated on a per-agent map of symlinks, so that deployments and queries see the
  * versions they installed: {@code ln -sfn -- X P} records P to X, {@code readlink -- P} answers X on
  * stdout with exit 0 (exit 1 when P is absent), {@code rm -rf -- P} forgets P and everything under
- * it; every other command exits 0. A link {@code .../var/lib/deploykit/bundles/NAME/current} is
+ * it, and so do the format's one-command install ({@code sh -c ... DIR ARTIFACT PHASE VERSION HOME}
+ * links {@code HOME/current} to VERSION) and remove ({@code sh -c ... HOME}); every other command exits 0. A link {@code .../var/lib/deploykit/bundles/NAME/current} is
  * bundle NAME at its target version, as {@code NodeInventory} lists it on a real node.
  *
  * <p>Each has its own certificate, issued at start by the test CA ({@code --ca-key}) as enrollment would,
@@ -375,6 +376,12 @@ public final class SimAgents {
                 return target == null ? new Answer(1, null) : new Answer(0, target);
             } else if (argv.size() == 4 && argv.get(0).equals("rm") && argv.get(1).equals("-rf") && argv.get(2).equals("--")) {
                 forget(argv.get(3));
+            } else if (argv.size() == 9 && argv.get(0).equals("/bin/sh") && argv.get(1).equals("-c") && argv.get(2).contains("ln -sfn")) {
+                // the bundle install, one command: sh -c SCRIPT sh DIR ARTIFACT PHASE VERSION HOME
+                links.put(argv.get(8) + "/current", argv.get(7));
+            } else if (argv.size() == 5 && argv.get(0).equals("/bin/sh") && argv.get(1).equals("-c") && argv.get(2).contains("scripts/remove")) {
+                // the bundle remove, one command: sh -c SCRIPT sh HOME
+                forget(argv.get(4));
             }
             return new Answer(0, null);
         }

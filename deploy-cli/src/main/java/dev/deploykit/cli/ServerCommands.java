@@ -108,7 +108,7 @@ final class ServerCommands {
         @ParentCommand
         DeployKitCli cli;
 
-        @Command(name = "publish", description = "Uploads a .deb, .rpm or script bundle (.tar.gz) and publishes it; the file is streamed, not read into memory.")
+        @Command(name = "publish", description = "Uploads a .deb, .rpm or script bundle (.tar.gz, .tar.zst or .tar) and publishes it; the file is streamed, not read into memory.")
         int publish(@Parameters(paramLabel = "FILE") Path file) throws IOException {
             if (!Files.isRegularFile(file)) {
                 throw new CliException(ExitCode.BAD_INPUT, file + ": no such file");
