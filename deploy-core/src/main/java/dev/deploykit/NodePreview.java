@@ -23,10 +23,13 @@ import java.time.Instant;
  *                       when the stored inventory of an ONLINE server was used
  * @param scripts        for a script action, the script set that would run ("hooks 1.1" for a
  *                       stored set, the name alone for one given inline), else null
+ * @param rollbackNote   for a plan that rolls back on failure, why this node could not be rolled
+ *                       back (its current version is not published: installed outside DeployKit, or
+ *                       deleted since), so that it is known before the rollout starts; else null
  */
 public record NodePreview(String serverId, String currentVersion, String targetVersion, boolean noop, int batch, boolean canary,
         boolean cordoned, String leftOut, VersionSource versionSource, Instant lastSeen, Liveness liveness, String inventoryNote,
-        String scripts) {
+        String scripts, String rollbackNote) {
 
     /** Where a preview's current version was read. */
     public enum VersionSource {
@@ -39,7 +42,7 @@ public record NodePreview(String serverId, String currentVersion, String targetV
     /** A preview of a node in the deployment, from the stored inventory, with nothing else known. */
     public NodePreview(String serverId, String currentVersion, String targetVersion, boolean noop, int batch, boolean canary) {
         this(serverId, currentVersion, targetVersion, noop, batch, canary, false, null, VersionSource.INVENTORY, null, null, null,
-                null);
+                null, null);
     }
 
     /** True when the deployment would include this node. */

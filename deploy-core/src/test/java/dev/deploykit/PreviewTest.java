@@ -74,4 +74,26 @@ class PreviewTest {
         assertEquals("0.9", cluster.installed("n01", "app"), "and changes nothing on the node");
         assertTrue(kit.preview(upgrade).get(0).included());
     }
+
+    @Test
+    void aRollbackToAVersionInstalledOutsideDeployKitIsFlaggedInThePreview() throws Exception {
+        cluster = new Cluster(tmp, 2);
+        DeployKit kit = cluster.kit;
+        cluster.publishApp("1.0");
+        cluster.publishApp("2.0");
+        cluster.run(Cluster.install("1.0").build());
+        // n01 gets 0.9 behind DeployKit's back: a version DeployKit never published
+        Path current = cluster.root("n01").resolve("var/lib/deploykit/bundles/app/current");
+        Files.delete(current);
+        Files.createSymbolicLink(current, Path.of("0.9"));
+
+        DeployPlan upgrade = Cluster.install("2.0").rollbackOnFailure(true).build();
+        List<NodePreview> live = kit.preview(upgrade, PreviewOptions.live());
+        assertEquals("cannot roll back: app 0.9 (on the node now) is not published, so a failure would leave app 2.0;"
+                + " publish 0.9 to make the rollback possible", live.get(0).rollbackNote());
+        assertNull(live.get(1).rollbackNote(), "n02 is on 1.0, which is published");
+        assertNull(kit.preview(Cluster.install("2.0").build(), PreviewOptions.live()).get(0).rollbackNote(),
+                "a plan that does not roll back needs no note");
+        assertNull(kit.preview(upgrade).get(0).rollbackNote(), "the stored inventory still says 1.0");
+    }
 }

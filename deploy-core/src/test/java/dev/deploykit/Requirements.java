@@ -19,12 +19,16 @@ public final class Requirements {
         Path found = Stream.of(path.split(":"))
                 .map(dir -> Path.of(dir, tool)).filter(Files::isExecutable).findFirst().orElse(null);
         if (found == null) {
-            String message = "'" + tool + "' is not installed; it is needed " + why;
-            if ("true".equals(System.getenv("CI"))) {
-                throw new AssertionError(message + " (CI=true: a missing tool fails the run)");
-            }
-            Assumptions.abort(message);
+            missing("'" + tool + "' is not installed; it is needed " + why);
         }
         return found;
+    }
+
+    /** Skips the test with {@code message} naming the missing part, or fails it under CI ({@code CI=true}). */
+    public static void missing(String message) {
+        if ("true".equals(System.getenv("CI"))) {
+            throw new AssertionError(message + " (CI=true: a missing part fails the run)");
+        }
+        Assumptions.abort(message);
     }
 }

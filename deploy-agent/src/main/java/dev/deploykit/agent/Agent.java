@@ -2,6 +2,7 @@ package dev.deploykit.agent;
 
 import dev.deploykit.Facts;
 import dev.deploykit.spi.support.DaemonThreads;
+import dev.deploykit.spi.support.TlsFiles;
 import dev.deploykit.transport.grpc.proto.AgentMessage;
 import dev.deploykit.transport.grpc.proto.AgentServiceGrpc;
 import dev.deploykit.transport.grpc.proto.CancelTask;
@@ -120,20 +121,29 @@ final class Agent implements AutoCloseable {
         return Files.readString(stateDir.resolve("agent-id")).trim();
     }
 
-    /** The agent id: --id, else the one kept in the state dir, else a new one that is kept. */
+    /**
+     * The agent id: --id, else the one its certificate (--cert) names, else the one kept in the state
+     * dir, else a new one that is kept. (An --id other than the certificate's is refused by the
+     * gateway, which names both.)
+     */
     private static String identity(AgentConfig config) throws IOException {
         Path file = config.stateDir().resolve("agent-id");
-        if (config.agentId() != null) {
-            Files.writeString(file, config.agentId() + "\n");
-            return config.agentId();
+        String id = config.agentId();
+        if (id == null && config.certFile() != null) {
+            id = TlsFiles.agentId(TlsFiles.certificates(config.certFile()).get(0)).orElseThrow(() -> new IllegalArgumentException(
+                    "--cert " + config.certFile() + " names no agent id (neither a SAN URI " + TlsFiles.AGENT_URI_PREFIX + "<id> nor a CN)"));
+        }
+        if (id != null) {
+            Files.writeString(file, id + "\n");
+            return id;
         }
         if (Files.exists(file)) {
             return Files.readString(file).trim();
         }
         String host = InetAddress.getLocalHost().getHostName().replaceAll("[^A-Za-z0-9._-]", "-");
-        String id = (host.isEmpty() ? "agent" : host) + "-" + UUID.randomUUID().toString().substring(0, 8);
-        Files.writeString(file, id + "\n");
-        return id;
+        String made = (host.isEmpty() ? "agent" : host) + "-" + UUID.randomUUID().toString().substring(0, 8);
+        Files.writeString(file, made + "\n");
+        return made;
     }
 
     /** Connects and serves until closed, reconnecting after every drop. */

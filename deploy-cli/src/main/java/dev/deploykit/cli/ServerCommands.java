@@ -196,7 +196,9 @@ final class ServerCommands {
                 new Output.Column("CURRENT", p -> Output.text(p, "currentVersion")),
                 new Output.Column("TARGET", p -> Output.text(p, "targetVersion")),
                 new Output.Column("NOTE", p -> p.hasNonNull("leftOut") ? "left out: " + p.get("leftOut").asText()
-                        : p.path("noop").asBoolean() ? "already there" : p.path("inventoryNote").asText("")));
+                        : p.path("noop").asBoolean() ? "already there"
+                        : String.join("; ", java.util.stream.Stream.of(p.path("inventoryNote").asText(""), p.path("rollbackNote").asText(""))
+                                .filter(n -> !n.isEmpty()).toList())));
 
         @ParentCommand
         DeployKitCli cli;

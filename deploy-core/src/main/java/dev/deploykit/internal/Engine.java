@@ -323,7 +323,8 @@ public final class Engine implements DeployKit {
     @Override
     public List<NodePreview> preview(DeployPlan plan, PreviewOptions options) {
         Planner.Resolved resolved = planner.resolve(plan);
-        return new Previewer(clock.instant(), liveness, this::queryInstalled).preview(resolved, store::server,
+        return new Previewer(clock.instant(), liveness, this::queryInstalled, (name, version) -> store.findPackage(name, version).isPresent())
+                .preview(plan, resolved, store::server,
                 java.util.Objects.requireNonNull(options, "options"));
     }
 

@@ -204,7 +204,7 @@ final class NodeWork {
         for (Command command : commands) {
             ExecResult result = exec(step, session, command);
             if (!result.ok()) {
-                String cause = format == null ? "" : format.diagnose(result.stderrTail()).map(c -> c + ": ").orElse("");
+                String cause = format == null ? "" : format.diagnose(step.tail(result)).map(c -> c + ": ").orElse("");
                 throw new StepFailed(name + ": " + cause + step.describe(command, result));
             }
         }
@@ -335,8 +335,13 @@ final class NodeWork {
         synchronized String describe(Command command, ExecResult result) {
             String how = result.timedOut() ? "timed out after " + lastTimeout + "; its process tree was killed"
                     : "exited " + result.exitCode();
-            String tail = !result.stderrTail().isBlank() ? result.stderrTail().strip() : String.join("\n", lastOutput).strip();
+            String tail = tail(result);
             return "`" + command + "` " + how + (tail.isEmpty() ? "" : ": " + Secrets.mask(tail, secretValues));
+        }
+
+        /** A failed command's stderr tail, else its last output lines (apt-get, say, tells of a held lock on stdout). */
+        synchronized String tail(ExecResult result) {
+            return !result.stderrTail().isBlank() ? result.stderrTail().strip() : String.join("\n", lastOutput).strip();
         }
 
         /**

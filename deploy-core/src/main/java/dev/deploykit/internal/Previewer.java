@@ -1,6 +1,7 @@
 package dev.deploykit.internal;
 
 import dev.deploykit.DeployException;
+import dev.deploykit.DeployPlan;
 import dev.deploykit.Liveness;
 import dev.deploykit.LivenessOptions;
 import dev.deploykit.NodePreview;
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.BiPredicate;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -30,30 +32,35 @@ final class Previewer {
     private final Instant now;
     private final LivenessOptions liveness;
     private final LiveQuery live;
+    private final BiPredicate<String, String> published;
 
-    Previewer(Instant now, LivenessOptions liveness, LiveQuery live) {
+    /** {@code published} tells whether a package name and version is published (a rollback could reinstall it). */
+    Previewer(Instant now, LivenessOptions liveness, LiveQuery live, BiPredicate<String, String> published) {
         this.now = now;
         this.liveness = liveness;
         this.live = live;
+        this.published = published;
     }
 
-    List<NodePreview> preview(Planner.Resolved resolved, Function<String, Optional<Server>> leftOutServer, PreviewOptions options) {
+    List<NodePreview> preview(DeployPlan plan, Planner.Resolved resolved, Function<String, Optional<Server>> leftOutServer,
+            PreviewOptions options) {
         Map<String, Server> byId = resolved.servers().stream().collect(Collectors.toMap(Server::id, s -> s));
         List<NodePreview> previews = new ArrayList<>();
         for (int b = 0; b < resolved.batches().size(); b++) {
             for (String id : resolved.batches().get(b)) {
-                previews.add(node(byId.get(id), resolved.goals().get(id), b, resolved.canary() && b == 0, options));
+                previews.add(node(byId.get(id), resolved.goals().get(id), b, resolved.canary() && b == 0, plan.rollbackOnFailure(),
+                        options));
             }
         }
         resolved.leftOut().forEach((id, reason) -> leftOutServer.apply(id).ifPresent(s -> {
             Liveness l = Liveness.of(s, now, liveness);
             previews.add(new NodePreview(id, null, null, false, -1, false, s.cordoned(), reason, VersionSource.INVENTORY,
-                    s.lastSeen(), l, null, null));
+                    s.lastSeen(), l, null, null, null));
         }));
         return previews;
     }
 
-    private NodePreview node(Server server, NodeGoal goal, int batch, boolean canary, PreviewOptions options) {
+    private NodePreview node(Server server, NodeGoal goal, int batch, boolean canary, boolean rollbackOnFailure, PreviewOptions options) {
         Liveness l = Liveness.of(server, now, liveness);
         Optional<String> pkg = NodeWork.packageName(goal);
         String current = pkg.map(n -> server.inventory().get(n)).orElse(null);
@@ -75,8 +82,13 @@ final class Previewer {
         String scripts = goal instanceof NodeGoal.ScriptsGoal sg
                 ? sg.scripts().name() + (sg.version() == null ? "" : " " + sg.version())
                 : null;
-        return new NodePreview(server.id(), current, goal.targetVersion(), NodeWork.isNoop(goal, current), batch, canary,
-                server.cordoned(), null, source, server.lastSeen(), l, note, scripts);
+        boolean noop = NodeWork.isNoop(goal, current);
+        String rollbackNote = rollbackOnFailure && !noop && current != null && pkg.isPresent() && !published.test(pkg.get(), current)
+                ? "cannot roll back: " + pkg.get() + " " + current + " (on the node now) is not published, so a failure would leave "
+                        + pkg.get() + " " + goal.targetVersion() + "; publish " + current + " to make the rollback possible"
+                : null;
+        return new NodePreview(server.id(), current, goal.targetVersion(), noop, batch, canary,
+                server.cordoned(), null, source, server.lastSeen(), l, note, scripts, rollbackNote);
     }
 
     private static String format(NodeGoal goal) {

@@ -53,7 +53,9 @@ public interface PackageFormat {
 
     /**
      * A short cause for a failed install or remove read from the tool's stderr ("missing dependency",
-     * "the dpkg lock is held by another process", "maintainer script failed"...), if recognized.
+     * "the dpkg lock is held by another process", "maintainer script failed"...), if recognized. When
+     * the command wrote nothing to stderr (it timed out waiting, say) {@code stderr} is its last
+     * output lines instead.
      */
     default Optional<String> diagnose(String stderr) {
         return Optional.empty();

@@ -176,6 +176,36 @@ public final class TestBed implements BeforeAllCallback, AfterAllCallback {
             return bed.bash(args, stdin);
         }
 
+        /**
+         * Starts {@code argv} as root inside the host without waiting for it, its output (stdout and
+         * stderr) appended to {@code log} on this machine. The process is {@code argv} itself
+         * ({@code nsenter} execs it), so destroying it signals the command.
+         */
+        public Process start(Path log, String... argv) throws IOException {
+            List<String> cmd = new ArrayList<>(List.of("bash", bed.script.toString(), "exec", name));
+            cmd.addAll(List.of(argv));
+            return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        }
+
+        /** Writes {@code content} to {@code target} inside the host, creating its directory. */
+        public void write(String target, String content) throws IOException, InterruptedException {
+            Result r = run(content.getBytes(StandardCharsets.UTF_8), "sh", "-c", "mkdir -p \"$(dirname \"$1\")\" && cat > \"$1\"", "sh",
+                    target);
+            if (!r.ok()) {
+                throw new IllegalStateException("writing " + name + ":" + target + " failed: " + r.output());
+            }
+        }
+
+        /** {@link #run}, failing with the command's output when it exits non-zero; returns the output. */
+        public String check(String... argv) throws IOException, InterruptedException {
+            Result r = run(argv);
+            if (!r.ok()) {
+                throw new IllegalStateException(String.join(" ", argv) + " on " + name + " exited " + r.exit() + ": " + r.output());
+            }
+            return r.output();
+        }
+
         /** Copies {@code file} from this machine to {@code target} inside the host. */
         public void copyIn(Path file, String target) throws IOException, InterruptedException {
             Result r = run(Files.readAllBytes(file), "sh", "-c", "cat > \"$1\"", "sh", target);

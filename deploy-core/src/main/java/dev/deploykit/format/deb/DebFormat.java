@@ -39,7 +39,8 @@ import org.tukaani.xz.XZInputStream;
  * 1000 entries and 64 MiB uncompressed; data.tar: a million entries and 64 GiB uncompressed).
  *
  * <p>Node commands: on a real node ({@code root} is {@code /}) {@code apt-get install} of the file when
- * apt is present (dependencies resolved, waits up to 2 minutes for the dpkg lock, downgrades allowed),
+ * apt is present (dependencies resolved, waits up to 2 minutes for the dpkg lock, downgrades allowed,
+ * the file read as root since apt's sandbox user cannot enter the agent's private cache),
  * else {@code dpkg -i}; {@code dpkg -r} to remove; {@code dpkg-query} to read the installed version. On
  * a simulated node the same dpkg commands run against the node's own database with {@code --root},
  * {@code --force-script-chrootless} (maintainer scripts see {@code DPKG_ROOT}) and
@@ -252,9 +253,12 @@ public final class DebFormat implements PackageFormat {
         if (isRealRoot(node)) {
             boolean downgrade = currentVersion != null && versionOrder().compare(pkg.version(), currentVersion) < 0;
             // apt-get only takes a local file whose name ends in .deb; the cache names files by digest.
+            // apt reads it as its sandbox user _apt, who cannot enter the agent's 0700 state dir: the file
+            // is local and its digest verified, so apt reads it as root (APT::Sandbox::User).
             return List.of(Command.shell("ln -sf \"$1\" \"$1.deb\"\n"
                     + "if command -v apt-get >/dev/null 2>&1; then\n"
-                    + "  exec apt-get install -y -q -o DPkg::Lock::Timeout=120 " + (downgrade ? "--allow-downgrades " : "")
+                    + "  exec apt-get install -y -q -o DPkg::Lock::Timeout=120 -o APT::Sandbox::User=root "
+                    + (downgrade ? "--allow-downgrades " : "")
                     + "\"$1.deb\"\nfi\nexec dpkg -i \"$1.deb\"", path).withEnv(ENV));
         }
         return List.of(withDatabase(node, dpkg(node, "--install", path)));

@@ -12,12 +12,17 @@ import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.Signature;
 import java.security.cert.CertificateFactory;
+import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.Base64;
 import java.util.List;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.naming.InvalidNameException;
+import javax.naming.ldap.LdapName;
+import javax.naming.ldap.Rdn;
 
 /**
  * PEM certificates and keys for TLS, read with the JDK alone, and the check that a key belongs to
@@ -25,6 +30,8 @@ import java.util.regex.Pattern;
  * handshake failure on the other side later. Stateless and thread-safe.
  */
 public final class TlsFiles {
+    /** The SAN URI scheme prefix that names an agent in its certificate ({@code deploykit:agent:<id>}). */
+    public static final String AGENT_URI_PREFIX = "deploykit:agent:";
     private static final Pattern PKCS8 = Pattern.compile("-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\\s]+)-----END PRIVATE KEY-----");
 
     private TlsFiles() {}
@@ -98,5 +105,30 @@ public final class TlsFiles {
             throw new IllegalArgumentException("the key " + keyFile + " does not match the certificate " + certFile + " ("
                     + certificate.getSubjectX500Principal().getName() + "): they are not a pair");
         }
+    }
+
+    /**
+     * The agent id an agent certificate names, by the one rule the gateway and the agent share: a SAN
+     * URI {@code deploykit:agent:<id>}, else the subject's CN; empty when it names none. The id is not
+     * validated here.
+     */
+    public static Optional<String> agentId(X509Certificate cert) {
+        try {
+            if (cert.getSubjectAlternativeNames() != null) {
+                for (List<?> san : cert.getSubjectAlternativeNames()) {
+                    if (Integer.valueOf(6).equals(san.get(0)) && san.get(1) instanceof String uri && uri.startsWith(AGENT_URI_PREFIX)) {
+                        return Optional.of(uri.substring(AGENT_URI_PREFIX.length()));
+                    }
+                }
+            }
+            for (Rdn rdn : new LdapName(cert.getSubjectX500Principal().getName()).getRdns()) {
+                if (rdn.getType().equalsIgnoreCase("CN")) {
+                    return Optional.of(rdn.getValue().toString());
+                }
+            }
+        } catch (CertificateParsingException | InvalidNameException e) {
+            return Optional.empty();
+        }
+        return Optional.empty();
     }
 }

@@ -2,16 +2,12 @@ package dev.deploykit.transport.grpc;
 
 import dev.deploykit.Binding;
 import dev.deploykit.spi.support.Sha256;
+import dev.deploykit.spi.support.TlsFiles;
 import java.security.MessageDigest;
 import java.security.cert.CertificateEncodingException;
-import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Optional;
-import javax.naming.InvalidNameException;
-import javax.naming.ldap.LdapName;
-import javax.naming.ldap.Rdn;
 
 /**
  * Who an agent is, as its client certificate says: the agent id (a SAN URI
@@ -20,11 +16,11 @@ import javax.naming.ldap.Rdn;
  */
 public record AgentIdentity(String agentId, String fingerprint) {
     /** The SAN URI scheme prefix that names an agent in its certificate. */
-    public static final String URI_PREFIX = "deploykit:agent:";
+    public static final String URI_PREFIX = TlsFiles.AGENT_URI_PREFIX;
 
     /** The identity in {@code cert}; empty when it names no valid agent id. */
     public static Optional<AgentIdentity> of(X509Certificate cert) {
-        return idIn(cert).map(id -> new AgentIdentity(id, fingerprint(cert)));
+        return TlsFiles.agentId(cert).flatMap(AgentIdentity::valid).map(id -> new AgentIdentity(id, fingerprint(cert)));
     }
 
     /** Lower-case hex SHA-256 of the certificate's DER encoding, as {@code openssl x509 -fingerprint -sha256} shows it (without colons). */
@@ -35,26 +31,6 @@ public record AgentIdentity(String agentId, String fingerprint) {
         } catch (CertificateEncodingException e) {
             throw new IllegalArgumentException("cannot encode certificate " + cert.getSubjectX500Principal(), e);
         }
-    }
-
-    private static Optional<String> idIn(X509Certificate cert) {
-        try {
-            if (cert.getSubjectAlternativeNames() != null) {
-                for (List<?> san : cert.getSubjectAlternativeNames()) {
-                    if (Integer.valueOf(6).equals(san.get(0)) && san.get(1) instanceof String uri && uri.startsWith(URI_PREFIX)) {
-                        return valid(uri.substring(URI_PREFIX.length()));
-                    }
-                }
-            }
-            for (Rdn rdn : new LdapName(cert.getSubjectX500Principal().getName()).getRdns()) {
-                if (rdn.getType().equalsIgnoreCase("CN")) {
-                    return valid(rdn.getValue().toString());
-                }
-            }
-        } catch (CertificateParsingException | InvalidNameException e) {
-            return Optional.empty();
-        }
-        return Optional.empty();
     }
 
     private static Optional<String> valid(String id) {
