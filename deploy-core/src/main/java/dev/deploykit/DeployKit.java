@@ -48,6 +48,9 @@ public interface DeployKit extends AutoCloseable {
 
     Packages packages();
 
+    /** Repositories to publish revisions from ({@link Packages#publishFrom}), in this kit's memory: {@code docs/sources.md}. */
+    Sources sources();
+
     /** Script sets saved by name and version, for {@link Action#runScripts(String, String)}. */
     ScriptSets scriptSets();
 

@@ -26,10 +26,12 @@ import java.time.Instant;
  * @param rollbackNote   for a plan that rolls back on failure, why this node could not be rolled
  *                       back (its current version is not published: installed outside DeployKit, or
  *                       deleted since), so that it is known before the rollout starts; else null
+ * @param source         when the target package was published from a source ({@link Packages#publishFrom}):
+ *                       the revision before and after, with the revisions in between where cheap; else null
  */
 public record NodePreview(String serverId, String currentVersion, String targetVersion, boolean noop, int batch, boolean canary,
         boolean cordoned, String leftOut, VersionSource versionSource, Instant lastSeen, Liveness liveness, String inventoryNote,
-        String scripts, String rollbackNote) {
+        String scripts, String rollbackNote, SourceChange source) {
 
     /** Where a preview's current version was read. */
     public enum VersionSource {

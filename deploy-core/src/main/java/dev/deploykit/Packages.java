@@ -22,6 +22,18 @@ public interface Packages {
      */
     Package publish(InputStream content, String fileName);
 
+    /**
+     * Publishes revision {@code ref} of the source registered as {@code sourceName}
+     * ({@link DeployKit#sources()}) as a script bundle named after the source: a tag
+     * ({@code refs/tags/v2.3.1}), a branch, a commit, or for Subversion a path with an optional
+     * {@code @revision}. The version is derived from the revision (see {@code docs/sources.md}) and
+     * the commit's author, message and time are {@code source.*} fields of the package. The same
+     * revision published again returns the same package; a version already published from another
+     * revision (a moved tag) is a {@link ConflictException}. A {@link SourceException} (bad
+     * credentials, unknown ref, unreachable server) or a refused tree publishes nothing.
+     */
+    Package publishFrom(String sourceName, String ref);
+
     Optional<Package> get(String name, String version);
 
     /** Published versions of {@code name}, lowest first by the format's version order. */

@@ -19,6 +19,7 @@ import dev.deploykit.PreviewOptions;
 import dev.deploykit.ScriptSets;
 import dev.deploykit.Server;
 import dev.deploykit.Servers;
+import dev.deploykit.Sources;
 import dev.deploykit.spi.ArtifactStore;
 import dev.deploykit.spi.Controls;
 import dev.deploykit.spi.DeploymentRecord;
@@ -67,6 +68,8 @@ public final class Engine implements DeployKit {
     private final GroupRegistry groups;
     private final PackageRepository packages;
     private final ScriptSetRegistry scriptSets;
+    private final SourceRegistry sources = new SourceRegistry();
+    private final SourceChanges sourceChanges;
     private final Planner planner;
     final ExecutorService nodeThreads = Executors.newCachedThreadPool(DaemonThreads.factory("deploykit-node-"));
     final ExecutorService runThreads = Executors.newCachedThreadPool(DaemonThreads.factory("deploykit-run-"));
@@ -104,8 +107,9 @@ public final class Engine implements DeployKit {
         this.contacts = new LastSeenBatch(this.store::updateLastSeen);
         this.servers = new ServerRegistry(this.store, this::probe, clock, liveness, watch);
         this.groups = new GroupRegistry(this.store, servers);
-        this.packages = new PackageRepository(this.store, this.artifacts, this.formats, clock);
         this.scriptSets = new ScriptSetRegistry(this.store);
+        this.packages = new PackageRepository(this.store, this.artifacts, this.formats, clock, sources, scriptSets, secrets);
+        this.sourceChanges = new SourceChanges(sources, this.store, secrets);
         this.planner = new Planner(this.store, this.transports.keySet(), this.formats.keySet());
         this.relayWorker = this.store.relay().map(relay -> new RelayWorker(this, relay, takeover)).orElse(null);
         if (relayWorker != null) {
@@ -311,6 +315,11 @@ public final class Engine implements DeployKit {
     }
 
     @Override
+    public Sources sources() {
+        return sources;
+    }
+
+    @Override
     public ScriptSets scriptSets() {
         return scriptSets;
     }
@@ -323,8 +332,8 @@ public final class Engine implements DeployKit {
     @Override
     public List<NodePreview> preview(DeployPlan plan, PreviewOptions options) {
         Planner.Resolved resolved = planner.resolve(plan);
-        return new Previewer(clock.instant(), liveness, this::queryInstalled, (name, version) -> store.findPackage(name, version).isPresent())
-                .preview(plan, resolved, store::server,
+        return new Previewer(clock.instant(), liveness, this::queryInstalled, (name, version) -> store.findPackage(name, version).isPresent(),
+                sourceChanges).preview(plan, resolved, store::server,
                 java.util.Objects.requireNonNull(options, "options"));
     }
 

@@ -7,10 +7,12 @@ import dev.deploykit.Package;
 import dev.deploykit.PackageFormatException;
 import dev.deploykit.PackageMetadata;
 import dev.deploykit.Packages;
+import dev.deploykit.ScriptSets;
 import dev.deploykit.StoreException;
 import dev.deploykit.spi.ArtifactStore;
 import dev.deploykit.spi.DeploymentRecord;
 import dev.deploykit.spi.PackageFormat;
+import dev.deploykit.spi.SecretSource;
 import dev.deploykit.spi.Store;
 import java.io.IOException;
 import java.io.InputStream;
@@ -33,12 +35,20 @@ final class PackageRepository implements Packages {
     private final ArtifactStore artifacts;
     private final Map<String, PackageFormat> formats;
     private final Clock clock;
+    private final SourcePublisher sources;
 
-    PackageRepository(Store store, ArtifactStore artifacts, Map<String, PackageFormat> formats, Clock clock) {
+    PackageRepository(Store store, ArtifactStore artifacts, Map<String, PackageFormat> formats, Clock clock, SourceRegistry sources,
+            ScriptSets scriptSets, SecretSource secrets) {
         this.store = store;
         this.artifacts = artifacts;
         this.formats = formats;
         this.clock = clock;
+        this.sources = new SourcePublisher(sources, scriptSets, secrets, this::get, this::publish);
+    }
+
+    @Override
+    public Package publishFrom(String sourceName, String ref) {
+        return sources.publish(sourceName, ref);
     }
 
     @Override

@@ -8,6 +8,7 @@ import dev.deploykit.NodePreview;
 import dev.deploykit.NodePreview.VersionSource;
 import dev.deploykit.PreviewOptions;
 import dev.deploykit.Server;
+import dev.deploykit.SourceChange;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -33,13 +34,15 @@ final class Previewer {
     private final LivenessOptions liveness;
     private final LiveQuery live;
     private final BiPredicate<String, String> published;
+    private final SourceChanges sourceChanges;
 
     /** {@code published} tells whether a package name and version is published (a rollback could reinstall it). */
-    Previewer(Instant now, LivenessOptions liveness, LiveQuery live, BiPredicate<String, String> published) {
+    Previewer(Instant now, LivenessOptions liveness, LiveQuery live, BiPredicate<String, String> published, SourceChanges sourceChanges) {
         this.now = now;
         this.liveness = liveness;
         this.live = live;
         this.published = published;
+        this.sourceChanges = sourceChanges;
     }
 
     List<NodePreview> preview(DeployPlan plan, Planner.Resolved resolved, Function<String, Optional<Server>> leftOutServer,
@@ -87,8 +90,9 @@ final class Previewer {
                 ? "cannot roll back: " + pkg.get() + " " + current + " (on the node now) is not published, so a failure would leave "
                         + pkg.get() + " " + goal.targetVersion() + "; publish " + current + " to make the rollback possible"
                 : null;
+        SourceChange change = goal instanceof NodeGoal.InstallGoal i ? sourceChanges.of(i.pkg(), current) : null;
         return new NodePreview(server.id(), current, goal.targetVersion(), noop, batch, canary,
-                server.cordoned(), null, source, server.lastSeen(), l, note, scripts, rollbackNote);
+                server.cordoned(), null, source, server.lastSeen(), l, note, scripts, rollbackNote, change);
     }
 
     private static String format(NodeGoal goal) {

@@ -61,7 +61,8 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
  */
 public final class ScriptBundleFormat implements PackageFormat {
     public static final String MANIFEST = "bundle.properties";
-    static final List<String> PHASES = List.of("install", "upgrade", "downgrade", "remove", "health");
+    /** The lifecycle phases a bundle may have a script for, in the order they are documented. */
+    public static final List<String> PHASES = List.of("install", "upgrade", "downgrade", "remove", "health");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9+._-]{0,127}");
     private static final int MAX_ENTRIES = 100_000;
     /** Inspection reads the whole bundle; this bounds the time a hostile one can take. */
