@@ -10,6 +10,8 @@ public class SourceException extends DeployException {
     public enum Reason {
         /** The server could not be reached or stopped answering; retryable. */
         UNREACHABLE,
+        /** There is no repository at the location (a wrong URL or path). */
+        NO_REPOSITORY,
         /** The server refused the credentials, or needs some and none were given. */
         AUTHENTICATION,
         /** The server's SSH host key is unknown or has changed. */
