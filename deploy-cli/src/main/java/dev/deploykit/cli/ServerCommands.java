@@ -197,8 +197,18 @@ final class ServerCommands {
                 new Output.Column("TARGET", p -> Output.text(p, "targetVersion")),
                 new Output.Column("NOTE", p -> p.hasNonNull("leftOut") ? "left out: " + p.get("leftOut").asText()
                         : p.path("noop").asBoolean() ? "already there"
-                        : String.join("; ", java.util.stream.Stream.of(p.path("inventoryNote").asText(""), p.path("rollbackNote").asText(""))
-                                .filter(n -> !n.isEmpty()).toList())));
+                        : String.join("; ", java.util.stream.Stream.of(revisions(p.path("source")), p.path("inventoryNote").asText(""),
+                                p.path("rollbackNote").asText("")).filter(n -> !n.isEmpty()).toList())));
+
+        /** A source change as "revision 1a2b3c4 → 5d6e7f8 (3 commits)", or "" when the package is not from a source. */
+        private static String revisions(JsonNode source) {
+            if (!source.isObject()) {
+                return "";
+            }
+            int between = source.path("between").size();
+            return "revision " + source.path("from").asText("none") + " → " + source.path("to").asText()
+                    + (between == 0 ? "" : " (" + between + (between == 1 ? " change)" : " changes)"));
+        }
 
         @ParentCommand
         DeployKitCli cli;

@@ -78,7 +78,9 @@ export async function render(main) {
             h('td', {}, n.leftOut ? '—' : (Number(b) + 1) + (n.canary ? ' (canary)' : '')), h('td', {}, n.serverId),
             h('td', {}, n.currentVersion || '∅'), h('td', {}, n.targetVersion || '∅'),
             h('td', {}, n.leftOut ? 'left out' : n.noop ? 'no change' : 'changes'), h('td', {}, badge(n.liveness)),
-            h('td', {}, [n.leftOut, n.cordoned ? 'cordoned' : null, n.inventoryNote, n.rollbackNote].filter(Boolean).join('; '))))))));
+            h('td', { title: n.source ? n.source.between.join('\n') : '' }, [n.leftOut, n.cordoned ? 'cordoned' : null,
+              n.source ? 'revision ' + (n.source.from || 'none') + ' → ' + n.source.to : null, n.inventoryNote, n.rollbackNote]
+              .filter(Boolean).join('; '))))))));
     } catch (e) {
       stale();
       fill(note, message(e.message, 'error'));
