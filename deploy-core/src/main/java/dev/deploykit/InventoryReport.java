@@ -1,5 +1,6 @@
 package dev.deploykit;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -17,13 +18,21 @@ import java.util.Set;
  * @param removed names no longer installed (deltas only)
  * @param formats the formats the report covers
  * @param source  how the report came about
+ * @param services every service on the node ({@link ServiceStatus}), or null when the report does not
+ *                 say (a delta in which no service changed)
  */
 public record InventoryReport(boolean full, Map<String, String> changed, Set<String> removed, Set<String> formats,
-        InventorySource source) {
+        InventorySource source, List<ServiceStatus> services) {
     public InventoryReport {
         changed = Map.copyOf(changed);
         removed = Set.copyOf(removed);
         formats = Set.copyOf(formats);
         Checks.notNull("source of an inventory report", source);
+        services = services == null ? null : List.copyOf(services);
+    }
+
+    /** A report that says nothing of services. */
+    public InventoryReport(boolean full, Map<String, String> changed, Set<String> removed, Set<String> formats, InventorySource source) {
+        this(full, changed, removed, formats, source, null);
     }
 }

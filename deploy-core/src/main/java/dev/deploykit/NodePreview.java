@@ -44,7 +44,7 @@ public record NodePreview(String serverId, String currentVersion, String targetV
     /** A preview of a node in the deployment, from the stored inventory, with nothing else known. */
     public NodePreview(String serverId, String currentVersion, String targetVersion, boolean noop, int batch, boolean canary) {
         this(serverId, currentVersion, targetVersion, noop, batch, canary, false, null, VersionSource.INVENTORY, null, null, null,
-                null, null);
+                null, null, null);
     }
 
     /** True when the deployment would include this node. */

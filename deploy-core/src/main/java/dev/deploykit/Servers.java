@@ -135,4 +135,18 @@ public interface Servers {
 
     /** Every recorded change of {@code serverId}'s inventory, oldest first. */
     List<InventoryChange> inventoryHistory(String serverId);
+
+    /**
+     * The long-running services on {@code serverId} (script bundles with {@code scripts/service},
+     * docs/services.md) as its last report to this controller said, with their state and resource
+     * use; empty before the first report. Kept in memory: each controller knows what its nodes told it.
+     */
+    List<ServiceStatus> services(String serverId);
+
+    /**
+     * Calls {@code listener} on this controller's thread that records node reports whenever a service
+     * starts, is restarted, exits, is OOM-killed or goes away ({@link ServiceChange}); resource use
+     * alone changing is not an event. Close the returned handle to stop listening.
+     */
+    AutoCloseable onService(Consumer<ServiceChange> listener);
 }

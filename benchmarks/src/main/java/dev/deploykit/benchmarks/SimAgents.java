@@ -376,10 +376,10 @@ public final class SimAgents {
                 return target == null ? new Answer(1, null) : new Answer(0, target);
             } else if (argv.size() == 4 && argv.get(0).equals("rm") && argv.get(1).equals("-rf") && argv.get(2).equals("--")) {
                 forget(argv.get(3));
-            } else if (argv.size() == 9 && argv.get(0).equals("/bin/sh") && argv.get(1).equals("-c") && argv.get(2).contains("ln -sfn")) {
+            } else if (argv.size() >= 9 && argv.get(0).equals("/bin/sh") && argv.get(1).equals("-c") && argv.get(2).contains("ln -sfn")) {
                 // the bundle install, one command: sh -c SCRIPT sh DIR ARTIFACT PHASE VERSION HOME
                 links.put(argv.get(8) + "/current", argv.get(7));
-            } else if (argv.size() == 5 && argv.get(0).equals("/bin/sh") && argv.get(1).equals("-c") && argv.get(2).contains("scripts/remove")) {
+            } else if (argv.size() >= 5 && argv.get(0).equals("/bin/sh") && argv.get(1).equals("-c") && argv.get(2).contains("scripts/remove")) {
                 // the bundle remove, one command: sh -c SCRIPT sh HOME
                 forget(argv.get(4));
             }

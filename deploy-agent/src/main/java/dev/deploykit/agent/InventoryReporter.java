@@ -1,11 +1,14 @@
 package dev.deploykit.agent;
 
+import dev.deploykit.ServiceStatus;
 import dev.deploykit.spi.support.NodeInventory;
 import dev.deploykit.transport.grpc.proto.AgentMessage;
 import dev.deploykit.transport.grpc.proto.InventoryEntry;
 import dev.deploykit.transport.grpc.proto.InventoryReport;
+import dev.deploykit.transport.grpc.proto.ServiceState;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
@@ -28,6 +31,8 @@ final class InventoryReporter {
     // @GuardedBy("this")
     private Map<String, String> sent;
     // @GuardedBy("this")
+    private List<ServiceStatus> sentServices = List.of();
+    // @GuardedBy("this")
     private String stamp;
 
     InventoryReporter(String root) {
@@ -43,6 +48,7 @@ final class InventoryReporter {
         }
         InventoryReport.Builder report = InventoryReport.newBuilder().setFull(true).addAllFormats(now.formats());
         now.packages().forEach((name, version) -> report.addChanged(entry(name, version)));
+        addServices(report, now.services());
         out.accept(AgentMessage.newBuilder().setInventory(report).build());
         sent = now.packages();
         log.info("inventory report: full, {} packages ({})", now.packages().size(), String.join(", ", now.formats()));
@@ -65,9 +71,11 @@ final class InventoryReporter {
             }
         });
         sent.keySet().stream().filter(name -> !now.packages().containsKey(name)).sorted().forEach(report::addRemoved);
-        if (report.getChangedCount() == 0 && report.getRemovedCount() == 0) {
+        boolean servicesChanged = !states(now.services()).equals(states(sentServices));
+        if (report.getChangedCount() == 0 && report.getRemovedCount() == 0 && !servicesChanged) {
             return;
         }
+        addServices(report, now.services());
         out.accept(AgentMessage.newBuilder().setInventory(report).build());
         sent = now.packages();
         log.info("inventory report: delta, {} changed, {} removed ({})", report.getChangedCount(), report.getRemovedCount(),
@@ -100,6 +108,25 @@ final class InventoryReporter {
             Thread.currentThread().interrupt();
             return null;
         }
+    }
+
+    /** Every service, with its use now; noted as sent. Called under the lock. */
+    private void addServices(InventoryReport.Builder report, List<ServiceStatus> services) {
+        report.setServicesListed(true);
+        for (ServiceStatus s : services) {
+            ServiceState.Builder state = ServiceState.newBuilder().setName(s.name()).setState(s.state().name()).setPid(s.pid())
+                    .setMemoryBytes(s.memoryBytes()).setMemoryLimit(s.memoryLimit()).setCpuMicros(s.cpuMicros()).setOomKills(s.oomKills());
+            if (s.exitCode() != null) {
+                state.setHasExitCode(true).setExitCode(s.exitCode());
+            }
+            report.addServices(state);
+        }
+        sentServices = services;
+    }
+
+    /** What of the services is worth a report: which run, as which process, and how they ended; not their use. */
+    private static List<String> states(List<ServiceStatus> services) {
+        return services.stream().map(s -> s.name() + " " + s.state() + " " + s.pid() + " " + s.exitCode() + " " + s.oomKills()).toList();
     }
 
     private static InventoryEntry entry(String name, String version) {

@@ -63,7 +63,7 @@ final class InventoryPoller {
         }
         NodeInventory.Listing listing = NodeInventory.parse(out.toString());
         var changes = servers.recordInventory(server.id(), new InventoryReport(true, listing.packages(), Set.of(), listing.formats(),
-                InventorySource.POLL));
+                InventorySource.POLL, listing.services()));
         if (!changes.isEmpty()) {
             log.info("{} inventory: {}", server.id(), changes.size() <= 5 ? changes : changes.size() + " changes");
         }

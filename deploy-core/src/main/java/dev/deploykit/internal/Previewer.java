@@ -58,7 +58,7 @@ final class Previewer {
         resolved.leftOut().forEach((id, reason) -> leftOutServer.apply(id).ifPresent(s -> {
             Liveness l = Liveness.of(s, now, liveness);
             previews.add(new NodePreview(id, null, null, false, -1, false, s.cordoned(), reason, VersionSource.INVENTORY,
-                    s.lastSeen(), l, null, null, null));
+                    s.lastSeen(), l, null, null, null, null));
         }));
         return previews;
     }

@@ -11,6 +11,8 @@ import dev.deploykit.NotFoundException;
 import dev.deploykit.Server;
 import dev.deploykit.ServerGroup;
 import dev.deploykit.ServerStatusChange;
+import dev.deploykit.ServiceChange;
+import dev.deploykit.ServiceStatus;
 import dev.deploykit.Servers;
 import dev.deploykit.spi.DeploymentRecord;
 import dev.deploykit.spi.Store;
@@ -39,6 +41,7 @@ final class ServerRegistry implements Servers {
     private final Clock clock;
     private final LivenessOptions liveness;
     private final ServerWatch watch;
+    private final ServiceStates services = new ServiceStates();
 
     /** {@code probe} contacts a node and returns it with fresh facts and inventory. */
     ServerRegistry(Store store, UnaryOperator<Server> probe, Clock clock, LivenessOptions liveness, ServerWatch watch) {
@@ -178,6 +181,14 @@ final class ServerRegistry implements Servers {
 
     @Override
     public List<InventoryChange> recordInventory(String serverId, InventoryReport report) {
+        List<InventoryChange> changes = recordPackages(serverId, report);
+        if (report.services() != null && store.server(serverId).isPresent()) {
+            services.record(serverId, report.services(), clock.instant());
+        }
+        return changes;
+    }
+
+    private List<InventoryChange> recordPackages(String serverId, InventoryReport report) {
         synchronized (lock) {
             Optional<Server> known = store.server(serverId);
             if (known.isEmpty()) {
@@ -227,6 +238,17 @@ final class ServerRegistry implements Servers {
     @Override
     public Liveness liveness(String serverId) {
         return Liveness.of(require(serverId), clock.instant(), liveness);
+    }
+
+    @Override
+    public List<ServiceStatus> services(String serverId) {
+        require(serverId);
+        return services.of(serverId);
+    }
+
+    @Override
+    public AutoCloseable onService(Consumer<ServiceChange> listener) {
+        return services.listen(listener);
     }
 
     @Override

@@ -55,7 +55,7 @@ public final class ScriptBundle {
         return this;
     }
 
-    /** A lifecycle script ({@code install, upgrade, downgrade, remove, health}): a POSIX sh body. */
+    /** A lifecycle script ({@code install, upgrade, downgrade, remove, health}) or the service ({@code service}): a POSIX sh body. */
     public ScriptBundle script(String phase, String body) {
         if (!ScriptBundleFormat.PHASES.contains(phase)) {
             throw new IllegalArgumentException("script phase must be one of " + ScriptBundleFormat.PHASES + ", but was " + phase);

@@ -9,6 +9,7 @@ import dev.deploykit.format.Bounded;
 import dev.deploykit.format.BoundedTar;
 import dev.deploykit.spi.NodeContext;
 import dev.deploykit.spi.PackageFormat;
+import dev.deploykit.spi.support.NodeServices;
 import dev.deploykit.version.DebianVersions;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
@@ -41,8 +42,15 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
  * scripts/downgrade     run when moving to an older version  (optional, else upgrade, else install)
  * scripts/remove        run before the bundle is removed     (optional)
  * scripts/health        health check, exit 0 when healthy    (optional)
+ * scripts/service       a long-running service, started after every install, upgrade and
+ *                       downgrade, stopped before remove     (optional; docs/services.md)
  * anything else         payload, available to the scripts
  * </pre>
+ *
+ * <p>A bundle with {@code scripts/service} may limit it in the manifest: {@code service.memory}
+ * (bytes, or with {@code K}, {@code M}, {@code G}) and {@code service.cpu} (cores such as
+ * {@code 0.5}, or millicores such as {@code 500m}). The service runs in a cgroup and session of its
+ * own ({@link NodeServices}), so neither the agent's restart nor an SSH session's end touches it.
  *
  * <p>On the node, version {@code V} of bundle {@code N} is unpacked into
  * {@code <root>/var/lib/deploykit/bundles/N/V} and {@code .../N/current} is a symlink to the active
@@ -62,7 +70,10 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 public final class ScriptBundleFormat implements PackageFormat {
     public static final String MANIFEST = "bundle.properties";
     /** The lifecycle phases a bundle may have a script for, in the order they are documented. */
-    public static final List<String> PHASES = List.of("install", "upgrade", "downgrade", "remove", "health");
+    public static final List<String> PHASES = List.of("install", "upgrade", "downgrade", "remove", "health", "service");
+    /** The manifest fields that limit a bundle's service. */
+    public static final String SERVICE_MEMORY = "service.memory";
+    public static final String SERVICE_CPU = "service.cpu";
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9+._-]{0,127}");
     private static final int MAX_ENTRIES = 100_000;
     /** Inspection reads the whole bundle; this bounds the time a hostile one can take. */
@@ -73,13 +84,20 @@ public final class ScriptBundleFormat implements PackageFormat {
     static final String ARCHIVE = "archive";
     /**
      * Install as one command: $1 the version dir, $2 the verified artifact, $3 the lifecycle script,
-     * $4 the version, $5 the bundle's home. Values arrive as arguments, never in the script text.
+     * $4 the version, $5 the bundle's home; then the service: $6 its name, $7 its state dir, $8 its
+     * cgroup, $9 "service" to (re)start it (else one left by an earlier version is stopped), ${10}
+     * and ${11} its limits. Values arrive as arguments, never in the script text.
      */
     private static final String INSTALL = "set -e; rm -rf -- \"$1\"; mkdir -p -- \"$1\"; %s"
             + " || { echo \"deploykit: cannot unpack $2 into $1\" >&2; exit 1; }; cd \"$1\"; /bin/sh \"scripts/$3\";"
-            + " ln -sfn -- \"$4\" \"$5/current\"";
-    /** Remove as one command: the remove script (when the bundle has one) from $1/current, then $1. */
-    private static final String REMOVE = "set -e; if [ -f \"$1/current/scripts/remove\" ]; then (cd \"$1/current\" &&"
+            + " ln -sfn -- \"$4\" \"$5/current\"; set +e; svc_init \"$6\" \"$7\" \"$8\";"
+            + " if [ \"$9\" = service ]; then svc_start \"$1\" \"${10}\" \"${11}\"; else svc_stop; fi";
+    /**
+     * Remove as one command: the bundle's service stopped ($2 its name, $3 its state dir, $4 its
+     * cgroup), the remove script (when the bundle has one) from $1/current, then $1.
+     */
+    private static final String REMOVE = NodeServices.functions() + "set +e; svc_init \"$2\" \"$3\" \"$4\"; svc_stop || exit 1;"
+            + " rm -rf -- \"$3\"; set -e; if [ -f \"$1/current/scripts/remove\" ]; then (cd \"$1/current\" &&"
             + " exec /bin/sh scripts/remove); fi; rm -rf -- \"$1\"";
 
     public static ScriptBundleFormat create() {
@@ -149,6 +167,14 @@ public final class ScriptBundleFormat implements PackageFormat {
         Map<String, String> fields = new LinkedHashMap<>();
         props.stringPropertyNames().stream().sorted().forEach(k -> fields.put(k, props.getProperty(k).trim()));
         fields.put("scripts", String.join(",", scripts));
+        try {
+            NodeServices.Limits.parse(fields.get(SERVICE_MEMORY), fields.get(SERVICE_CPU));
+        } catch (IllegalArgumentException e) {
+            throw new PackageFormatException(file.getFileName() + ": " + MANIFEST + " " + e.getMessage(), e);
+        }
+        if (!scripts.contains("service") && (fields.containsKey(SERVICE_MEMORY) || fields.containsKey(SERVICE_CPU))) {
+            throw new PackageFormatException(file.getFileName() + ": " + MANIFEST + " sets service limits, but the bundle has no scripts/service");
+        }
         fields.put(ARCHIVE, compression.suffix);
         return new PackageMetadata(name, version, props.getProperty("description", "").trim(), fields);
     }
@@ -173,13 +199,23 @@ public final class ScriptBundleFormat implements PackageFormat {
         String phase = phase(pkg, currentVersion);
         Map<String, String> env = env(node, pkg.name(), pkg.version(), currentVersion, dir, phase);
         BundleCompression compression = BundleCompression.fromField(pkg.metadata().fields().get(ARCHIVE));
-        return List.of(Command.shell(INSTALL.formatted(compression.untar()), dir, node.artifactPath(), phase, pkg.version(), home)
-                .withEnv(env));
+        Map<String, String> fields = pkg.metadata().fields();
+        boolean service = scripts(pkg).contains("service");
+        NodeServices.Limits limits = service ? NodeServices.Limits.parse(fields.get(SERVICE_MEMORY), fields.get(SERVICE_CPU))
+                : NodeServices.Limits.NONE;
+        return List.of(Command.shell(NodeServices.functions() + INSTALL.formatted(compression.untar()), dir, node.artifactPath(), phase, pkg.version(), home,
+                pkg.name(), NodeServices.stateDir(node, pkg.name()), NodeServices.cgroupName(node, pkg.name()), service ? "service" : "",
+                limits.memoryBytes() < 0 ? "" : Long.toString(limits.memoryBytes()),
+                limits.cpuMillis() < 0 ? "" : Integer.toString(limits.cpuMillis())).withEnv(env));
+    }
+
+    private static List<String> scripts(Package pkg) {
+        return List.of(pkg.metadata().fields().getOrDefault("scripts", "install").split(","));
     }
 
     /** The lifecycle script to run: install, upgrade or downgrade, falling back as documented. */
     String phase(Package pkg, String currentVersion) {
-        List<String> present = List.of(pkg.metadata().fields().getOrDefault("scripts", "install").split(","));
+        List<String> present = scripts(pkg);
         List<String> wanted = new ArrayList<>();
         if (currentVersion != null) {
             int c = versionOrder().compare(pkg.version(), currentVersion);
@@ -198,7 +234,8 @@ public final class ScriptBundleFormat implements PackageFormat {
     public List<Command> remove(NodeContext node, String packageName, String currentVersion) {
         String home = home(node, packageName);
         Map<String, String> env = env(node, packageName, currentVersion, currentVersion, home + "/current", "remove");
-        return List.of(Command.shell(REMOVE, home).withEnv(env));
+        return List.of(Command.shell(REMOVE, home, packageName, NodeServices.stateDir(node, packageName),
+                NodeServices.cgroupName(node, packageName)).withEnv(env));
     }
 
     @Override
@@ -214,7 +251,7 @@ public final class ScriptBundleFormat implements PackageFormat {
 
     @Override
     public Optional<Command> healthCheck(NodeContext node, Package pkg) {
-        if (!List.of(pkg.metadata().fields().getOrDefault("scripts", "").split(",")).contains("health")) {
+        if (!scripts(pkg).contains("health")) {
             return Optional.empty();
         }
         String dir = home(node, pkg.name()) + "/" + pkg.version();

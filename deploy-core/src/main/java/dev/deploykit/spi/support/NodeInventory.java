@@ -1,6 +1,7 @@
 package dev.deploykit.spi.support;
 
 import dev.deploykit.Command;
+import dev.deploykit.ServiceStatus;
 import dev.deploykit.version.DebianVersions;
 import dev.deploykit.version.RpmVersions;
 import java.io.IOException;
@@ -49,14 +50,16 @@ public final class NodeInventory {
             for d in "$r"/var/lib/deploykit/bundles/*; do
               if [ -L "$d/current" ]; then printf '%s\\t%s\\t\\tii \\n' "${d##*/}" "$(readlink "$d/current")"; fi
             done
-            """;
+            """ + NodeServices.STATUS;
+    private static final String SERVICES = "service";
 
     private NodeInventory() {}
 
-    /** What a node has installed: name to version, and the formats the listing covered. */
-    public record Listing(Map<String, String> packages, Set<String> formats) {
+    /** What a node has installed: name to version, the formats the listing covered, and its services. */
+    public record Listing(Map<String, String> packages, Set<String> formats, List<ServiceStatus> services) {
         public Listing {
             packages = Map.copyOf(packages);
+            services = List.copyOf(services);
             // sorted, so that reports and logs name them in one order
             formats = java.util.Collections.unmodifiableSortedSet(new TreeSet<>(formats));
         }
@@ -71,27 +74,34 @@ public final class NodeInventory {
     public static Listing parse(String stdout) {
         Map<String, String> packages = new TreeMap<>();
         Set<String> formats = new TreeSet<>();
+        List<String[]> services = new ArrayList<>();
         String format = null;
         for (String line : stdout.split("\n")) {
             if (line.startsWith("#")) {
                 format = line.substring(1).trim();
-                formats.add(format);
+                if (!format.equals(SERVICES)) {
+                    formats.add(format);
+                }
                 continue;
             }
             String[] f = line.split("\t", -1);
+            if (SERVICES.equals(format)) {
+                services.add(f);
+                continue;
+            }
             if (format == null || f.length < 4 || f[0].isEmpty() || f[1].isEmpty() || f[3].length() < 2 || f[3].charAt(1) != 'i') {
                 continue;
             }
             Comparator<String> order = format.equals(RPM) ? RpmVersions.ORDER : DebianVersions.ORDER;
             packages.merge(f[0], f[1], (a, b) -> order.compare(a, b) >= 0 ? a : b);
         }
-        return new Listing(packages, formats);
+        return new Listing(packages, formats, NodeServices.parseAll(services));
     }
 
     /** The files and directories whose change means the listing may have changed. */
     public static List<Path> watched(Path root) {
         return List.of(root.resolve("var/lib/dpkg/status"), root.resolve("var/lib/rpm"), root.resolve("usr/lib/sysimage/rpm"),
-                root.resolve("var/lib/deploykit/bundles"));
+                root.resolve("var/lib/deploykit/bundles"), root.resolve(NodeServices.STATE_DIR.substring(1)));
     }
 
     /**
@@ -105,13 +115,27 @@ public final class NodeInventory {
             stamp.append(attributes(p)).append(';');
             if (Files.isDirectory(p)) {
                 try (var entries = Files.list(p)) {
-                    entries.sorted().forEach(e -> stamp.append(e.getFileName()).append('=').append(attributes(e)).append(attributes(e.resolve("current"))).append(','));
+                    entries.sorted().forEach(e -> stamp.append(e.getFileName()).append('=').append(attributes(e))
+                            .append(attributes(e.resolve("current"))).append(service(e)).append(','));
                 } catch (IOException e) {
                     stamp.append("unreadable");
                 }
             }
         }
         return stamp.toString();
+    }
+
+    /** For a service's state directory: its pid file, its exit file, and whether its first process is alive. */
+    private static String service(Path dir) {
+        Path pid = dir.resolve("pid");
+        if (!Files.isRegularFile(pid)) {
+            return "";
+        }
+        try {
+            return attributes(pid) + attributes(dir.resolve("exit")) + Files.isDirectory(Path.of("/proc", Files.readString(pid).trim()));
+        } catch (IOException | java.nio.file.InvalidPathException e) {
+            return "?";
+        }
     }
 
     private static String attributes(Path p) {

@@ -5,6 +5,7 @@ import dev.deploykit.Facts;
 import dev.deploykit.InventoryChange;
 import dev.deploykit.InventoryReport;
 import dev.deploykit.InventorySource;
+import dev.deploykit.ServiceStatus;
 import dev.deploykit.Server;
 import dev.deploykit.Servers;
 import dev.deploykit.spi.ArtifactStore;
@@ -317,8 +318,12 @@ public final class AgentGateway implements AutoCloseable {
     private static InventoryReport inventoryReport(dev.deploykit.transport.grpc.proto.InventoryReport report) {
         Map<String, String> changed = new LinkedHashMap<>();
         report.getChangedList().forEach(e -> changed.put(e.getName(), e.getVersion()));
+        List<ServiceStatus> services = !report.getServicesListed() ? null : report.getServicesList().stream()
+                .map(s -> new ServiceStatus(s.getName(), ServiceStatus.State.valueOf(s.getState()), s.getPid(),
+                        s.getHasExitCode() ? s.getExitCode() : null, s.getMemoryBytes(), s.getMemoryLimit(), s.getCpuMicros(), s.getOomKills()))
+                .toList();
         return new InventoryReport(report.getFull(), changed, Set.copyOf(report.getRemovedList()), Set.copyOf(report.getFormatsList()),
-                report.getAfterTask() ? InventorySource.AFTER_TASK : InventorySource.AGENT_REPORT);
+                report.getAfterTask() ? InventorySource.AFTER_TASK : InventorySource.AGENT_REPORT, services);
     }
 
     /** Binding attribute: the SHA-256 fingerprint of the certificate the server's agent must present. */
