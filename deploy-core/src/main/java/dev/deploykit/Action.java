@@ -20,7 +20,16 @@ public sealed interface Action {
     }
 
     static Action remove(String packageName) {
-        return new Remove(packageName);
+        return new Remove(packageName, false);
+    }
+
+    /**
+     * Removes {@code packageName} with its configuration files ({@code dpkg --purge}); for formats
+     * without configuration kept apart (rpm, which saves changed ones as {@code .rpmsave}, and script
+     * bundles) the same as {@link #remove}.
+     */
+    static Action purge(String packageName) {
+        return new Remove(packageName, true);
     }
 
     static Action runScripts(ScriptSet scripts) {
@@ -50,8 +59,8 @@ public sealed interface Action {
         }
     }
 
-    /** Remove {@code packageName}; nodes without it are skipped. */
-    record Remove(String packageName) implements Action {
+    /** Remove {@code packageName}, with its configuration when {@code purge}; nodes without it are skipped. */
+    record Remove(String packageName, boolean purge) implements Action {
         public Remove {
             if (packageName == null || packageName.isBlank()) {
                 throw new PlanValidationException("action", "remove needs a package name");

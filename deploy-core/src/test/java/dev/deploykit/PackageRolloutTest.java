@@ -76,6 +76,27 @@ class PackageRolloutTest {
     }
 
     @Test
+    void removeKeepsADebsConffilesAndPurgeDeletesThem() throws Exception {
+        Requirements.tool("dpkg", "to install .deb packages into throwaway roots");
+        register("ID=debian\nID_LIKE=debian\n");
+        kit.packages().publish(DebPackages.withConffile(tmp, "hello-dk", "1.0-1"));
+        assertEquals(DeploymentStatus.SUCCEEDED, run(install("hello-dk", "1.0-1")).status());
+        DeployPlan remove = DeployPlan.builder().action(Action.remove("hello-dk")).targetServers("node-1").build();
+        assertEquals(DeploymentStatus.SUCCEEDED, run(remove).status());
+        DeployPlan purge = DeployPlan.builder().action(Action.purge("hello-dk")).targetServers("node-2").build();
+        Deployment purged = run(purge);
+        assertEquals(DeploymentStatus.SUCCEEDED, purged.status());
+        assertTrue(purged.events().stream().anyMatch(e -> e instanceof DeployEvent.NodeStatusChanged n && "purge".equals(n.step())),
+                "the step is named purge");
+
+        assertEquals("config-files 1.0-1", dpkgVersion("node-1"), "remove leaves the conffile (rc)");
+        assertTrue(Files.exists(root("node-1").resolve("etc/hello-dk.conf")));
+        assertEquals("", dpkgVersion("node-2"), "purge leaves nothing in dpkg's database");
+        assertTrue(!Files.exists(root("node-2").resolve("etc/hello-dk.conf")), "purge deletes the conffile");
+        assertEquals("installed 1.0-1", dpkgVersion("node-3"), "the node not targeted keeps it");
+    }
+
+    @Test
     void debUpgradeAndRollbackAcrossThreeNodes() throws Exception {
         Requirements.tool("dpkg", "to install .deb packages into throwaway roots");
         register("ID=debian\nVERSION_ID=\"12\"\n");

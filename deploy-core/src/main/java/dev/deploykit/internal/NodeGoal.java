@@ -9,7 +9,7 @@ sealed interface NodeGoal {
     record InstallGoal(Package pkg) implements NodeGoal {}
 
     /** Remove the package, whose format is {@code format}. */
-    record RemoveGoal(String packageName, String format) implements NodeGoal {}
+    record RemoveGoal(String packageName, String format, boolean purge) implements NodeGoal {}
 
     /** Run scripts in order; {@code version} is the stored set's version, null for a set given inline. */
     record ScriptsGoal(ScriptSet scripts, String version) implements NodeGoal {}

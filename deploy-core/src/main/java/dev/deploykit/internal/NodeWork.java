@@ -174,7 +174,8 @@ final class NodeWork {
             }
             hooks(step, session, "before-hooks", plan.beforeHooks());
             step.changed(rollback);
-            runAll(step, session, "remove", format.remove(node, remove.packageName(), current), format);
+            runAll(step, session, remove.purge() ? "purge" : "remove", remove.purge() ? format.purge(node, remove.packageName(), current)
+                    : format.remove(node, remove.packageName(), current), format);
             engine.registry().recordInstalled(step.task.serverId(), remove.packageName(), null);
             hooks(step, session, "after-hooks", plan.afterHooks());
             if (!rollback) {

@@ -141,7 +141,7 @@ final class Planner {
             servers.forEach(s -> goals.put(s.id(), new NodeGoal.InstallGoal(pkg)));
         } else if (action instanceof Action.Remove remove) {
             String format = formatOf(remove.packageName());
-            servers.forEach(s -> goals.put(s.id(), new NodeGoal.RemoveGoal(remove.packageName(), format)));
+            servers.forEach(s -> goals.put(s.id(), new NodeGoal.RemoveGoal(remove.packageName(), format, remove.purge())));
         } else if (action instanceof Action.RunScripts scripts) {
             servers.forEach(s -> goals.put(s.id(), new NodeGoal.ScriptsGoal(scripts.scripts(), null)));
         } else if (action instanceof Action.RunStoredScripts stored) {
@@ -167,7 +167,7 @@ final class Planner {
             return new NodeGoal.NoGoal("not changed by the deployment being rolled back");
         }
         if (task.previousVersion() == null) {
-            return new NodeGoal.RemoveGoal(pkgName, format);
+            return new NodeGoal.RemoveGoal(pkgName, format, false);
         }
         Package previous = store.findPackage(pkgName, task.previousVersion())
                 .orElseThrow(() -> new PlanValidationException("action", "cannot roll " + task.serverId() + " back to "

@@ -40,6 +40,14 @@ public interface PackageFormat {
     /** Commands that remove {@code packageName}, currently at {@code currentVersion}. */
     List<Command> remove(NodeContext node, String packageName, String currentVersion);
 
+    /**
+     * Commands that remove {@code packageName} and its configuration files ({@code Action.purge}); by
+     * default {@link #remove}, for formats that keep no configuration apart from the package.
+     */
+    default List<Command> purge(NodeContext node, String packageName, String currentVersion) {
+        return remove(node, packageName, currentVersion);
+    }
+
     /** A command whose output {@link #parseInstalled} turns into the installed version. */
     Command queryInstalled(NodeContext node, String packageName);
 

@@ -67,7 +67,7 @@ final class RealHosts implements AutoCloseable {
         SshTransport ssh = SshTransport.builder().knownHosts(knownHosts).identity(userKey.file())
                 .connectRetries(3, Duration.ofMillis(500)).build();
         DeployKit kit = DeployKit.builder().transport(gateway.transport()).transport(ssh)
-                .liveness(AgentFixtures.FAST_LIVENESS).artifactDir(dir.resolve("artifacts")).build();
+                .liveness(AgentFixtures.FAST_LIVENESS).inventoryPollInterval(Duration.ofSeconds(2)).artifactDir(dir.resolve("artifacts")).build();
         gateway.start(kit.servers());
         return new RealHosts(dir, pki, gateway, kit, userKey, knownHosts);
     }
@@ -131,6 +131,11 @@ final class RealHosts implements AutoCloseable {
         Process p = agents.remove(host.name());
         p.destroyForcibly();
         p.waitFor(10, TimeUnit.SECONDS);
+    }
+
+    /** The pid of {@code host}'s running agent. */
+    long agentPid(TestBed.Host host) {
+        return agents.get(host.name()).pid();
     }
 
     Path log(TestBed.Host host) {

@@ -21,9 +21,13 @@ import dev.deploykit.Outputs;
 import dev.deploykit.Package;
 import dev.deploykit.PreviewOptions;
 import dev.deploykit.Script;
+import dev.deploykit.Requirements;
 import dev.deploykit.ScriptSet;
+import dev.deploykit.ServiceChange;
+import dev.deploykit.ServiceStatus;
 import dev.deploykit.agent.AgentFixtures;
 import dev.deploykit.format.rpm.RpmPackages;
+import dev.deploykit.format.script.ScriptBundle;
 import dev.deploykit.testbed.TestBed;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -246,6 +250,76 @@ class RealNodesIT {
         assertEquals(DeploymentStatus.SUCCEEDED, d.await(Duration.ofMinutes(3)), summary(d));
         assertEquals("run\n", h2.check("cat", "/var/tmp/link-runs"), "the step ran exactly once");
         assertEquals(List.of("finished"), Outputs.byServer(d, "script:work").get("h2"), "its output reached the controller");
+    }
+
+    /** The state the controller last heard of service {@code name} on {@code server}, or null. */
+    private static ServiceStatus service(String server, String name) {
+        return hosts.kit.servers().services(server).stream().filter(s -> s.name().equals(name)).findFirst().orElse(null);
+    }
+
+    private static String memoryCgroup(long pid) throws java.io.IOException {
+        return Files.readAllLines(Path.of("/proc/" + pid + "/cgroup")).stream().filter(l -> l.contains(":memory:")).findFirst().orElseThrow();
+    }
+
+    @Test
+    void aServiceLivesInItsOwnCgroupSurvivesTheAgentsKillAndRestartAndIsOomKilledAtItsLimitWithAnEvent() throws Exception {
+        if (!Files.isWritable(Path.of("/sys/fs/cgroup/memory/cgroup.procs"))) {
+            Requirements.missing("a writable cgroup v1 memory hierarchy (this machine's hybrid layout, as root) is needed for services with limits");
+        }
+        TestBed.Host h1 = bed.host(1);
+        TestBed.Host h3 = bed.host(3);
+        for (TestBed.Host h : List.of(h1, h3)) {
+            h.run("rm", "-f", "/var/tmp/grow");
+        }
+        List<ServiceChange> changes = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable listening = hosts.kit.servers().onService(changes::add)) {
+            // grows past its limit once /var/tmp/grow exists: tail -c holds 200 MB in memory
+            hosts.kit.packages().publish(ScriptBundle.builder("svc-real", "1.0").script("install", "true")
+                    .script("service", "set -e; echo up; while :; do if [ -f /var/tmp/grow ]; then"
+                            + " head -c 300000000 /dev/zero | tail -c 200000000 > /dev/null; fi; sleep 0.2; done")
+                    .field("service.memory", "32M").field("service.cpu", "0.5").writeTo(dir.resolve("svc-real-1.0.tar.gz")));
+            Deployment d = hosts.kit.start(DeployPlan.builder().action(Action.install("svc-real", "1.0")).targetServers("h1", "h3").build());
+            assertEquals(DeploymentStatus.SUCCEEDED, d.await(Duration.ofMinutes(3)), summary(d));
+
+            AgentFixtures.waitUntil(Duration.ofSeconds(30), () -> service("h1", "svc-real") != null && service("h3", "svc-real") != null,
+                    "both nodes to report the service: " + changes);
+            for (String server : List.of("h1", "h3")) {
+                ServiceStatus s = service(server, "svc-real");
+                assertEquals(ServiceStatus.State.RUNNING, s.state(), server + ": " + s);
+                assertEquals(32L << 20, s.memoryLimit(), server + ": " + s);
+                assertTrue(memoryCgroup(s.pid()).endsWith(":memory:/deploykit-services/svc-real"), server + ": " + memoryCgroup(s.pid()));
+            }
+            long pid = service("h1", "svc-real").pid();
+            assertFalse(memoryCgroup(pid).equals(memoryCgroup(hosts.agentPid(h1))), "not in the agent's cgroup");
+            assertTrue(ProcessHandle.of(service("h3", "svc-real").pid()).orElseThrow().isAlive(), "alive after its SSH session ended");
+
+            long fullReports = read(hosts.log(h1)).lines().filter(l -> l.contains("inventory report: full")).count();
+            int eventsBefore = changes.size();
+            hosts.killAgent(h1);
+            assertTrue(ProcessHandle.of(pid).orElseThrow().isAlive(), "kill -9 of the agent leaves the service running");
+            hosts.startAgent(h1);
+            AgentFixtures.waitUntil(Duration.ofSeconds(60), () -> read(hosts.log(h1)).lines().filter(l -> l.contains("inventory report: full"))
+                    .count() > fullReports, "h1's restarted agent to send its full report");
+            assertTrue(ProcessHandle.of(pid).orElseThrow().isAlive(), "the restarted agent leaves the service running");
+            assertEquals(pid, service("h1", "svc-real").pid());
+            assertEquals(List.of(), changes.subList(eventsBefore, changes.size()).stream().filter(c -> c.serverId().equals("h1")).toList(),
+                    "the restarted agent's report says the same process runs: no change");
+
+            h1.write("/var/tmp/grow", "");
+            AgentFixtures.waitUntil(Duration.ofSeconds(60), () -> changes.stream().anyMatch(c -> c.serverId().equals("h1") && c.to() != null
+                    && c.to().state() == ServiceStatus.State.OOM_KILLED), "an OOM_KILLED event from h1: " + changes);
+            ServiceStatus killed = service("h1", "svc-real");
+            assertTrue(killed.oomKills() >= 1, killed::toString);
+            assertEquals(137, killed.exitCode(), killed::toString);
+            assertEquals(ServiceStatus.State.RUNNING, service("h3", "svc-real").state(), "h3's service was not asked to grow");
+
+            long h3pid = service("h3", "svc-real").pid();
+            Deployment removal = hosts.kit.start(DeployPlan.builder().action(Action.remove("svc-real")).targetServers("h1", "h3").build());
+            assertEquals(DeploymentStatus.SUCCEEDED, removal.await(Duration.ofMinutes(3)), summary(removal));
+            AgentFixtures.waitUntil(Duration.ofSeconds(10), () -> ProcessHandle.of(h3pid).map(p -> !p.isAlive()).orElse(true),
+                    "remove to stop h3's service");
+            assertFalse(Files.exists(Path.of("/sys/fs/cgroup/memory/deploykit-services/svc-real")), "its cgroup is gone");
+        }
     }
 
     private static String read(Path file) {

@@ -46,7 +46,7 @@ final class PlanReader {
             Map.entry("plan", List.of("name", "action", "target", "rollout", "failurePolicy", "hooks", "healthCheck", "stepTimeout", "window")),
             Map.entry("action", List.of("install", "remove", "runScripts", "rollback")),
             Map.entry("install", List.of("package", "version")),
-            Map.entry("remove", List.of("package")),
+            Map.entry("remove", List.of("package", "purge")),
             Map.entry("runScripts", List.of("name", "version", "scripts")),
             Map.entry("script", List.of("name", "command")),
             Map.entry("rollback", List.of("deployment")),
@@ -127,7 +127,8 @@ final class PlanReader {
             }
             case "remove" -> {
                 String pkg = text(required(k, "package"));
-                yield build(k, () -> Action.remove(pkg));
+                boolean purge = k.get("purge").present() && bool(k.get("purge"));
+                yield build(k, () -> purge ? Action.purge(pkg) : Action.remove(pkg));
             }
             case "rollback" -> {
                 String deployment = text(required(k, "deployment"));

@@ -83,7 +83,10 @@ final class PlanWriter {
         if (action instanceof Action.Install i) {
             a.putObject("install").put("package", i.packageName()).put("version", i.version());
         } else if (action instanceof Action.Remove r) {
-            a.putObject("remove").put("package", r.packageName());
+            ObjectNode remove = a.putObject("remove").put("package", r.packageName());
+            if (r.purge()) {
+                remove.put("purge", true);
+            }
         } else if (action instanceof Action.Rollback r) {
             a.putObject("rollback").put("deployment", r.deploymentId());
         } else if (action instanceof Action.RunStoredScripts s) {

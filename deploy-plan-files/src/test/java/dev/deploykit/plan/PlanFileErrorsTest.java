@@ -147,7 +147,7 @@ class PlanFileErrorsTest {
         assertEquals("plan.yaml:3:3 action: must name exactly one of install, remove, runScripts, rollback, but named install, remove",
                 error(VALID.replace("  install: {package: web-app, version: 2.3.1}", "  install: {package: web-app, version: 2.3.1}\n  remove: {package: x}")));
         assertEquals("plan.yaml:6:36 failurePolicy.rollbackOnFailure: only install actions can be rolled back, but the action was "
-                + "Remove[packageName=web-app]", error(VALID.replace("install: {package: web-app, version: 2.3.1}", "remove: {package: web-app}")
+                + "Remove[packageName=web-app, purge=false]", error(VALID.replace("install: {package: web-app, version: 2.3.1}", "remove: {package: web-app}")
                         + "failurePolicy: {rollbackOnFailure: true}\n"));
         assertEquals("plan.yaml:6:38 healthCheck.retries: must be >= 0, but was -1", error(VALID + "healthCheck: {interval: 1s, retries: -1}\n"));
         assertEquals("plan.yaml:6:34 window.length: must be more than zero and at most 1 day, but was PT30H",

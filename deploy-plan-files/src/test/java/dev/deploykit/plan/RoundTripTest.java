@@ -50,6 +50,7 @@ class RoundTripTest {
                         .stepTimeout(Duration.ofNanos(3_723_004_005_006L)).build(),
                 DeployPlan.builder().name("remove").action(Action.remove("old-agent")).targetServers("n1", "n2").exclude("n2")
                         .batch(BatchSize.percent(100)).healthCheck(HealthCheck.ofPackage(0, Duration.ZERO)).build(),
+                DeployPlan.builder().name("purge").action(Action.purge("old-agent")).targetServers("n1").build(),
                 DeployPlan.builder().action(Action.runScripts("hooks", "2.10")).targetSelector("role=db").build(),
                 DeployPlan.builder().action(Action.install("web-app", "2.4")).targetGroups("web")
                         .window(dev.deploykit.DispatchWindow.daily(java.time.LocalTime.of(2, 0), Duration.ofHours(2),

@@ -269,6 +269,12 @@ public final class DebFormat implements PackageFormat {
         return List.of(dpkg(node, "--remove", packageName));
     }
 
+    /** {@code dpkg --purge}: the package and its conffiles, so nothing of it is left in {@code rc} state. */
+    @Override
+    public List<Command> purge(NodeContext node, String packageName, String currentVersion) {
+        return List.of(dpkg(node, "--purge", packageName));
+    }
+
     @Override
     public Command queryInstalled(NodeContext node, String packageName) {
         List<String> argv = new ArrayList<>(List.of("dpkg-query"));

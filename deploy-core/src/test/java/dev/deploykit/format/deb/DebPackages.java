@@ -14,6 +14,15 @@ public final class DebPackages {
      * {@code postinst} is given it becomes the package's postinst script (a POSIX sh body).
      */
     public static Path build(Path dir, String name, String version, String compression, String postinst) throws Exception {
+        return build(dir, name, version, compression, postinst, false);
+    }
+
+    /** As {@link #build}, with a conffile {@code /etc/<name>.conf} too (what purge removes and remove keeps). */
+    public static Path withConffile(Path dir, String name, String version) throws Exception {
+        return build(dir, name, version, "gzip", null, true);
+    }
+
+    private static Path build(Path dir, String name, String version, String compression, String postinst, boolean conffile) throws Exception {
         Path dpkgDeb = Requirements.tool("dpkg-deb", "to build real .deb files");
         Path tree = Files.createTempDirectory(dir, "deb-tree-");
         Path debian = Files.createDirectories(tree.resolve("DEBIAN"));
@@ -24,6 +33,10 @@ public final class DebPackages {
             Path script = debian.resolve("postinst");
             Files.writeString(script, "#!/bin/sh\n" + postinst + "\n");
             Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        if (conffile) {
+            Files.writeString(Files.createDirectories(tree.resolve("etc")).resolve(name + ".conf"), "setting=1\n");
+            Files.writeString(debian.resolve("conffiles"), "/etc/" + name + ".conf\n");
         }
         Path opt = Files.createDirectories(tree.resolve("opt").resolve(name));
         Files.writeString(opt.resolve("VERSION"), version + "\n");
