@@ -53,6 +53,7 @@ up_host() {
   ip -n "$ns" link set eth0 up
   ip -n "$ns" route add default via "$NET.1"
   local m=$dir/root/merged
+  awk '$3 == "cgroup" || $3 == "cgroup2" { print $2, $3, $4 }' /proc/self/mounts > "$dir/cgroup-mounts"
   # The keeper: a process in the host's namespaces, chrooted into its overlay, that holds them open.
   # Everything else runs next to it through nsenter (testbed.sh exec).
   ip netns exec "$ns" unshare --mount --propagation private --fork sh -c "
@@ -61,6 +62,10 @@ up_host() {
     mount -t proc proc $m/proc
     mount --rbind /dev $m/dev
     mount --rbind /sys $m/sys
+    # ip netns exec mounted a fresh sysfs without the cgroup hierarchies: mount this machine's again
+    # (the same hierarchies, v1 and v2, as it has), so services on the host get cgroups of their own
+    mount -t tmpfs -o mode=0755 tmpfs $m/sys/fs/cgroup
+    while read -r d t o; do mkdir -p $m\$d; mount -t \$t -o \$o cgroup $m\$d; done < $dir/cgroup-mounts
     mount -t tmpfs -o mode=0755 tmpfs $m/run
     mount -t tmpfs -o mode=1777 tmpfs $m/tmp
     mkdir -p $m/run/sshd $m/run/lock
