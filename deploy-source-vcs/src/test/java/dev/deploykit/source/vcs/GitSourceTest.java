@@ -1,6 +1,7 @@
 package dev.deploykit.source.vcs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,7 +16,9 @@ import dev.deploykit.DeploymentStatus;
 import dev.deploykit.NodePreview;
 import dev.deploykit.Package;
 import dev.deploykit.Server;
+import dev.deploykit.Secret;
 import dev.deploykit.SourceException;
+import dev.deploykit.spi.SecretSource;
 import dev.deploykit.transport.local.LocalTransport;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -157,6 +160,35 @@ class GitSourceTest {
         assertEquals(SourceException.Reason.NO_REPOSITORY, missing.reason(), missing.getMessage());
 
         assertEquals(List.of(), kit.packages().names());
+    }
+
+    @Test
+    void overHttpWithBasicAuthTheRightPasswordPublishesAndAWrongOneIsRefusedWithoutShowingIt() throws Exception {
+        String password = "g1t-Secret-Value-4242";
+        try (GitHttpServer http = new GitHttpServer(tmp.resolve("served"), "alice", password);
+                DeployKit secured = DeployKit.builder().transport(LocalTransport.create()).artifactDir(tmp.resolve("artifacts-http"))
+                        .secrets(SecretSource.of(Map.of("git-pass", password, "wrong-pass", "not-" + password))).build()) {
+            secured.servers().register(Server.of("n1", Binding.local(tmp.resolve("http-n1")), Map.of()));
+            secured.sources().register("shop", GitSource.builder(http.url("shop.git"))
+                    .credentials(Credentials.password("alice", Secret.of("git-pass"))).cacheDir(tmp.resolve("cache-http")).build());
+            secured.sources().register("wrong", GitSource.builder(http.url("shop.git"))
+                    .credentials(Credentials.password("alice", Secret.of("wrong-pass"))).cacheDir(tmp.resolve("cache-wrong")).build());
+            secured.sources().register("anonymous", GitSource.builder(http.url("shop.git")).cacheDir(tmp.resolve("cache-anon")).build());
+
+            for (String source : List.of("wrong", "anonymous")) {
+                SourceException denied = assertThrows(SourceException.class, () -> secured.packages().publishFrom(source, "v1"));
+                assertEquals(SourceException.Reason.AUTHENTICATION, denied.reason(), source + ": " + denied.getMessage());
+                for (Throwable t = denied; t != null; t = t.getCause()) {
+                    assertFalse(String.valueOf(t.getMessage()).contains(password), t.toString());
+                }
+            }
+            assertEquals(List.of(), secured.packages().names(), "nothing published");
+
+            Package v1 = secured.packages().publishFrom("shop", "v1");
+            Deployment d = secured.start(DeployPlan.builder().action(Action.install("shop", v1.version())).targetAll().build());
+            assertEquals(DeploymentStatus.SUCCEEDED, d.await(Duration.ofMinutes(1)));
+            assertEquals(Run.treeOrFail(archive("v1")), Run.treeOrFail(tmp.resolve("http-n1/var/lib/deploykit/bundles/shop/1/tree")));
+        }
     }
 
     @Test

@@ -34,6 +34,9 @@ import java.util.UUID;
  * <p>Run: {@code java -jar examples/quickstart/target/quickstart.jar [nodes-dir]}. No root, Docker or
  * database needed. The agents talk plaintext gRPC to 127.0.0.1, which only a demo should do: in
  * production the gateway and agents use mutual TLS (docs/agent.md).
+ *
+ * <p>With {@code --hosts} (as root, on Debian or Ubuntu) the same rollout runs on real hosts instead:
+ * {@link QuickstartHosts}.
  */
 public final class Quickstart {
     private static final List<String> WEB = List.of("web-1", "web-2", "web-3", "web-4");
@@ -52,6 +55,9 @@ public final class Quickstart {
     }
 
     public static void main(String[] args) throws Exception {
+        if (List.of(args).contains("--hosts")) {
+            System.exit(QuickstartHosts.main(System.out));
+        }
         Path dir = args.length > 0 ? Path.of(args[0]) : Files.createTempDirectory("deploykit-quickstart-");
         List<Deployment> done = new Quickstart(dir, System.out).run();
         System.exit(done.size() == 2 ? 0 : 1);
@@ -138,19 +144,23 @@ public final class Quickstart {
                 .rollbackOnFailure(true)
                 .healthCheck(HealthCheck.ofPackage(2, Duration.ofMillis(200)))
                 .build();
+        return deploy(kit, plan, "canary of 1, then batches of 40% (rounded up), no failure allowed, rollback on failure", out);
+    }
+
+    /** Previews {@code plan}, runs it printing its progress, and prints each node's outcome. */
+    static Deployment deploy(DeployKit kit, DeployPlan plan, String explained, PrintStream out) throws Exception {
         out.println();
-        out.println("=== " + plan.name() + ": canary of 1, then batches of 40% (rounded up), no failure allowed, "
-                + "rollback on failure ===");
+        out.println("=== " + plan.name() + ": " + explained + " ===");
         kit.preview(plan).forEach(p -> out.printf("  plan  %-6s batch %d%s  %s -> %s%n", p.serverId(), p.batch(),
                 p.canary() ? " (canary)" : "", p.currentVersion() == null ? "none" : p.currentVersion(), p.targetVersion()));
         Deployment d = kit.start(plan);
-        d.onEvent(this::print);
-        d.await(Duration.ofMinutes(2));
-        table(d);
+        d.onEvent(e -> print(e, out));
+        d.await(Duration.ofMinutes(3));
+        table(d, out);
         return d;
     }
 
-    private void print(DeployEvent event) {
+    private static void print(DeployEvent event, PrintStream out) {
         if (event instanceof DeployEvent.DeploymentStatusChanged s) {
             out.println("[deployment] " + s.status() + (s.reason().isEmpty() ? "" : ": " + s.reason()));
         } else if (event instanceof DeployEvent.BatchStarted b) {
@@ -165,7 +175,7 @@ public final class Quickstart {
         }
     }
 
-    private void table(Deployment d) {
+    private static void table(Deployment d, PrintStream out) {
         out.println("Deployment " + d.id() + " ended " + d.status() + ". Per node:");
         out.printf("  %-6s %-5s %-12s %-8s %-8s %s%n", "SERVER", "BATCH", "STATUS", "BEFORE", "TARGET", "MESSAGE");
         for (NodeTask t : d.tasks()) {

@@ -40,4 +40,26 @@ class QuickstartTest {
         assertTrue(output.contains("health check attempt 1 of 3 failed"), output);
         assertTrue(output.contains("ROLLED_BACK"), output);
     }
+
+    @Test
+    void onRealHostsTheDebsAreInstalledAndRolledBackWithAptGet() throws Exception {
+        String missing = QuickstartHosts.missing();
+        if (missing != null) {
+            dev.deploykit.Requirements.missing("the quickstart's --hosts scenario needs " + missing);
+        }
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        QuickstartHosts hosts = new QuickstartHosts(Files.createTempDirectory(Path.of("/var/tmp"), "quickstart-hosts-test-"),
+                new PrintStream(buf, true, StandardCharsets.UTF_8));
+        List<Deployment> runs = hosts.run();
+        String output = buf.toString(StandardCharsets.UTF_8);
+
+        assertEquals(DeploymentStatus.SUCCEEDED, runs.get(0).status(), output);
+        assertEquals(DeploymentStatus.ROLLED_BACK, runs.get(1).status(), output);
+        Map<String, NodeStatus> second = runs.get(1).tasks().stream().collect(Collectors.toMap(NodeTask::serverId, NodeTask::status));
+        assertEquals(Map.of("h1", NodeStatus.ROLLED_BACK, "h2", NodeStatus.ROLLED_BACK, "h3", NodeStatus.CANCELLED), second, output);
+        for (String host : QuickstartHosts.HOSTS) {
+            assertTrue(output.contains("  " + host + "   demo-app 1.0.0"), "dpkg on " + host + " says 1.0.0 after the rollback:\n" + output);
+        }
+        assertTrue(output.contains("hosts removed"), output);
+    }
 }
