@@ -20,6 +20,7 @@ import dev.deploykit.Secret;
 import dev.deploykit.SourceException;
 import dev.deploykit.spi.SecretSource;
 import dev.deploykit.transport.local.LocalTransport;
+import dev.deploykit.transport.ssh.SshFixtures;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -188,6 +189,35 @@ class GitSourceTest {
             Deployment d = secured.start(DeployPlan.builder().action(Action.install("shop", v1.version())).targetAll().build());
             assertEquals(DeploymentStatus.SUCCEEDED, d.await(Duration.ofMinutes(1)));
             assertEquals(Run.treeOrFail(archive("v1")), Run.treeOrFail(tmp.resolve("http-n1/var/lib/deploykit/bundles/shop/1/tree")));
+        }
+    }
+
+    @Test
+    void overSshWithAKeyAndStrictHostKeysItPublishesAndAnUnknownHostKeyIsRefused() throws Exception {
+        Path keys = Files.createDirectories(tmp.resolve("ssh"));
+        SshFixtures.Key hostKey = SshFixtures.keygen(keys, "host_ed25519");
+        SshFixtures.Key userKey = SshFixtures.keygen(keys, "id_ed25519");
+        try (SshFixtures.Sshd sshd = SshFixtures.openssh(keys, hostKey, userKey);
+                DeployKit secured = DeployKit.builder().transport(LocalTransport.create()).artifactDir(tmp.resolve("artifacts-ssh"))
+                        .secrets(SecretSource.of(Map.of("git-key", Files.readString(userKey.file())))).build()) {
+            String url = "ssh://" + sshd.user() + "@127.0.0.1:" + sshd.port() + tmp.resolve("served/shop.git");
+            Path knownHosts = SshFixtures.knownHosts(keys, hostKey, List.of(sshd.port()));
+            secured.sources().register("shop", GitSource.builder(url).credentials(Credentials.sshKey(Secret.of("git-key")))
+                    .knownHosts(knownHosts).cacheDir(tmp.resolve("cache-ssh")).build());
+            secured.sources().register("stranger", GitSource.builder(url).credentials(Credentials.sshKey(Secret.of("git-key")))
+                    .knownHosts(Files.writeString(keys.resolve("empty_known_hosts"), "")).cacheDir(tmp.resolve("cache-stranger")).build());
+
+            SourceException refused = assertThrows(SourceException.class, () -> secured.packages().publishFrom("stranger", "v1"));
+            assertTrue(refused.getMessage().contains("is not in " + keys.resolve("empty_known_hosts"))
+                    && refused.getMessage().contains("add it (ssh-keyscan)"), refused.getMessage());
+            assertEquals(List.of(), secured.packages().names(), "nothing published");
+
+            Package v1 = secured.packages().publishFrom("shop", "v1");
+            assertEquals(Run.in(work, "git", "rev-parse", "v1^{commit}").trim(), v1.metadata().fields().get("source.revision"));
+            secured.servers().register(Server.of("n1", Binding.local(tmp.resolve("ssh-n1")), Map.of()));
+            Deployment d = secured.start(DeployPlan.builder().action(Action.install("shop", v1.version())).targetAll().build());
+            assertEquals(DeploymentStatus.SUCCEEDED, d.await(Duration.ofMinutes(1)));
+            assertEquals(Run.treeOrFail(archive("v1")), Run.treeOrFail(tmp.resolve("ssh-n1/var/lib/deploykit/bundles/shop/1/tree")));
         }
     }
 
