@@ -222,6 +222,47 @@ class GitSourceTest {
     }
 
     @Test
+    void scriptsFromASavedSetASubmoduleNotedAndACacheOverItsBoundStartedAfresh() throws Exception {
+        kit.scriptSets().save(dev.deploykit.ScriptSet.of("shop-scripts", dev.deploykit.Script.of("install",
+                dev.deploykit.Command.shell("echo \"stored $DEPLOYKIT_VERSION\" >> \"$DEPLOYKIT_ROOT/history\""))), "1");
+        kit.sources().register("stored", GitSource.builder(daemon.url("shop.git")).cacheDir(tmp.resolve("cache-small")).maxCacheBytes(1).build(),
+                dev.deploykit.BundleScripts.scriptSet("shop-scripts", "1"));
+
+        Path lib = Files.createDirectories(tmp.resolve("lib"));
+        Run.in(lib, "git", "init", "-q", "-b", "main");
+        Files.writeString(lib.resolve("lib.txt"), "a library\n");
+        Run.in(lib, "git", "add", "-A");
+        Run.in(lib, "git", "commit", "-q", "-m", "lib");
+        Run.in(work, "git", "-c", "protocol.file.allow=always", "submodule", "add", "-q", lib.toString(), "vendor/lib");
+        commitAndTag("with a submodule", "v3");
+        Run.in(work, "git", "push", "-q", "origin", "main", "--tags");
+
+        Package v3 = kit.packages().publishFrom("stored", "v3");
+        assertEquals("stored", v3.name(), "the package is named after the source");
+        assertEquals("not shipped: vendor/lib@" + Run.in(lib, "git", "rev-parse", "--short=7", "HEAD").trim(),
+                v3.metadata().fields().get("source.submodules"), v3.metadata().fields().toString());
+        Path clone;
+        try (var dirs = Files.list(tmp.resolve("cache-small"))) {
+            clone = dirs.filter(Files::isDirectory).findFirst().orElseThrow();
+        }
+        Path marker = Files.writeString(clone.resolve("marker"), "kept only while the cache is within its bound");
+
+        deploy(Action.install("stored", "3"));
+        for (String id : NODES) {
+            assertEquals(List.of("stored 3"), Files.readAllLines(tmp.resolve(id).resolve("history")), "the saved set's install ran, not deploy/");
+            Path tree = tmp.resolve(id).resolve("var/lib/deploykit/bundles/stored/3/tree");
+            assertTrue(Files.isDirectory(tree.resolve("vendor/lib")) && Files.list(tree.resolve("vendor/lib")).findAny().isEmpty(),
+                    "a submodule is an empty directory, as in git archive");
+        }
+
+        Files.writeString(work.resolve("README"), "shop v4\n");
+        commitAndTag("fourth", "v4");
+        Run.in(work, "git", "push", "-q", "origin", "main", "--tags");
+        assertEquals("4", kit.packages().publishFrom("stored", "v4").version());
+        assertFalse(Files.exists(marker), "the clone past maxCacheBytes was deleted before the next fetch");
+    }
+
+    @Test
     void aGitLfsPointerIsRefusedByName() throws Exception {
         Files.writeString(work.resolve("video.mp4"), "version https://git-lfs.github.com/spec/v1\n"
                 + "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n");
