@@ -61,6 +61,9 @@ final class Agent implements AutoCloseable {
     private int next;
     private final StepRunner steps;
     private final ArtifactCache cache;
+    private final RelayClients relays;
+    /** This agent's relay server, when started with {@code --relay}; else null. */
+    private final Relay relay;
     private final Fences fences;
     private final InventoryReporter inventory;
     private final ExecutorService workers = Executors.newCachedThreadPool(DaemonThreads.factory("agent-task-"));
@@ -85,6 +88,16 @@ final class Agent implements AutoCloseable {
         this.agentId = id;
         this.steps = new StepRunner(config.stateDir(), config.installRoot());
         this.cache = new ArtifactCache(config.stateDir(), config.cacheMaxBytes(), agentId);
+        this.relays = new RelayClients(config.certFile(), config.keyFile(), config.caFile());
+        if (config.relay() != null) {
+            if (config.certFile() == null || config.caFile() == null) {
+                throw new IllegalArgumentException("--relay needs mutual TLS: --ca and this agent's certificate (--cert/--key or enrollment)");
+            }
+            this.relay = new Relay(config.relay(), id, config.certFile(), config.keyFile(), config.caFile(),
+                    config.stateDir().resolve("artifacts/sha256"));
+        } else {
+            this.relay = null;
+        }
         this.fences = new Fences(config.stateDir());
         this.inventory = new InventoryReporter(config.installRoot());
         String token = config.token();
@@ -216,6 +229,13 @@ final class Agent implements AutoCloseable {
                 case RUN -> accept(message.getRun(), controller);
                 case CANCEL -> cancel(message.getCancel());
                 case NOTICE -> log.warn("controller {} says: {}", controller.address(), message.getNotice().getText());
+                case RELAY_GRANT -> {
+                    if (relay != null) {
+                        relay.grant(message.getRelayGrant());
+                    } else {
+                        log.warn("controller {} sent a relay grant, but this agent is no relay (no --relay)", controller.address());
+                    }
+                }
                 default -> { }
             }
         }
@@ -259,6 +279,9 @@ final class Agent implements AutoCloseable {
     private Hello hello() {
         Hello.Builder hello = Hello.newBuilder().setAgentId(agentId).setAgentVersion(VERSION).setArch(Facts.jvmArch())
                 .putAllLabels(config.labels()).setInstallRoot(config.installRoot()).addAllRunningTaskIds(steps.runningIds());
+        if (config.relay() != null) {
+            hello.setRelayEndpoint(config.relay());
+        }
         try {
             hello.setHostname(InetAddress.getLocalHost().getHostName());
             NetworkInterface.networkInterfaces().filter(i -> {
@@ -336,9 +359,11 @@ final class Agent implements AutoCloseable {
                 result = switch (task.getStepCase()) {
                     case EXEC -> steps.run(id, task.getExec(), task.getStdoutLinesSeen(), task.getStderrLinesSeen(),
                             new Batcher(id), running.rewind());
-                    case ENSURE_ARTIFACT -> TaskResult.newBuilder().setTaskId(id).setArtifactPath(cache.ensure(
-                            task.getEnsureArtifact().getSha256(), task.getEnsureArtifact().getSize(), from.blocking()).toString())
-                            .build();
+                    case ENSURE_ARTIFACT -> {
+                        List<String> notes = new ArrayList<>();
+                        Path path = cache.ensure(task.getEnsureArtifact(), from.blocking(), relays, notes);
+                        yield TaskResult.newBuilder().setTaskId(id).setArtifactPath(path.toString()).addAllArtifactNotes(notes).build();
+                    }
                     default -> TaskResult.newBuilder().setTaskId(id).setError("unknown step " + task.getStepCase()).build();
                 };
             } catch (Exception e) {
@@ -496,6 +521,9 @@ final class Agent implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        if (relay != null) {
+            relay.close();
+        }
         controllers.forEach(c -> c.channel().shutdownNow());
         workers.shutdownNow();
         timer.shutdownNow();

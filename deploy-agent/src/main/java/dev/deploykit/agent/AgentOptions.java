@@ -65,6 +65,10 @@ final class AgentOptions {
     @Option(names = "--label", paramLabel = "KEY=VALUE", split = ",", description = "a server label, repeatable")
     List<String> labels = new ArrayList<>();
 
+    @Option(names = "--relay", paramLabel = "HOST:PORT",
+            description = "also serve artifacts to peer agents the controller names, on this address (mutual TLS; a port to protect: docs/security.md)")
+    String relay;
+
     @Option(names = "--id", paramLabel = "ID", description = "agent id (default: generated once, kept in the state dir)")
     String id;
 
@@ -235,8 +239,14 @@ final class AgentOptions {
         if (inventoryCheckMillis < 50) {
             throw new IllegalArgumentException("--inventory-check-millis must be >= 50, but was " + inventoryCheckMillis);
         }
+        if (relay != null && !relay.matches("[^\\s:]+:\\d{1,5}")) {
+            throw new IllegalArgumentException("--relay must be HOST:PORT (an address other agents can reach), but was '" + relay + "'");
+        }
+        if (relay != null && insecure) {
+            throw new IllegalArgumentException("--relay needs mutual TLS, not --insecure");
+        }
         return new AgentConfig(List.copyOf(controllers), token, enrollTokenFile, stateDir, ca, cert, key, insecure, labelMap, id, root,
-                cacheMaxMib * 1024 * 1024, keepAliveSeconds, inventoryCheckMillis);
+                cacheMaxMib * 1024 * 1024, keepAliveSeconds, inventoryCheckMillis, relay);
     }
 
     private static Path readable(String flag, Path p) {

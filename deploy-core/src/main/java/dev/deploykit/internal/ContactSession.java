@@ -50,6 +50,11 @@ final class ContactSession implements NodeSession {
     }
 
     @Override
+    public String ensureArtifact(Artifact artifact, ArtifactStore source, OutputListener output) {
+        return answered(session.ensureArtifact(artifact, source, output));
+    }
+
+    @Override
     public ExecResult exec(Command command, OutputListener output) {
         return answered(session.exec(command, output));
     }

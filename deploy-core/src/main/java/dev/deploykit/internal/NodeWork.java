@@ -146,7 +146,7 @@ final class NodeWork {
             }
             hooks(step, session, "before-hooks", plan.beforeHooks());
             step.begin("ensure-artifact");
-            String path = session.ensureArtifact(pkg.artifact(), engine.artifacts);
+            String path = session.ensureArtifact(pkg.artifact(), engine.artifacts, (stream, line) -> reporter.output(step.task, stream, line));
             reporter.output(step.task, "stdout", "artifact sha256:" + pkg.artifact().sha256().substring(0, 12) + " ("
                     + pkg.artifact().size() + " bytes) verified on the node");
             NodeContext withArtifact = new NodeContext(node.facts(), node.root(), path);

@@ -28,6 +28,15 @@ public interface NodeSession extends AutoCloseable {
     String ensureArtifact(Artifact artifact, ArtifactStore source);
 
     /**
+     * As {@link #ensureArtifact(Artifact, ArtifactStore)}, telling {@code output} how the artifact
+     * came, where the transport has more to say than that it came (fetched through relay agents: from
+     * which, and which were dropped and why).
+     */
+    default String ensureArtifact(Artifact artifact, ArtifactStore source, OutputListener output) {
+        return ensureArtifact(artifact, source);
+    }
+
+    /**
      * Runs {@code command} and blocks until it ends, streaming its output to {@code output}. A
      * command that outlives its timeout is killed with every process it started.
      */

@@ -95,6 +95,7 @@ public final class AgentGateway implements AutoCloseable {
     private final Builder options;
     private final Map<String, AgentLink> links = new ConcurrentHashMap<>();
     private final ArtifactOffers offers = new ArtifactOffers();
+    final RelayTree relayTree;
     private final Set<String> revoked = ConcurrentHashMap.newKeySet();
     private final EnrollmentTokens enrollmentTokens = new EnrollmentTokens(Clock.systemUTC());
     private final NewAgentLimit newAgents;
@@ -108,6 +109,7 @@ public final class AgentGateway implements AutoCloseable {
 
     private AgentGateway(Builder options) {
         this.options = options;
+        this.relayTree = new RelayTree(options.relayFanOut, Duration.ofHours(1), links::get);
         this.revoked.addAll(options.revoked);
         this.newAgents = new NewAgentLimit(options.newAgentsPerMinute, Clock.systemUTC());
     }
@@ -477,6 +479,8 @@ public final class AgentGateway implements AutoCloseable {
                     link = links.computeIfAbsent(id, AgentLink::new);
                     link.attach(responses, facts, hello.getInstallRoot().isEmpty() ? "/" : hello.getInstallRoot(), remote(),
                             identity == null ? null : identity.fingerprint());
+                    // a relay is named to peers only when its certificate says who it is
+                    link.relay(identity == null ? null : hello.getRelayEndpoint(), hello.getLabelsMap());
                     log.info("agent {} connected from {} ({}, {} {})", id, remote(), hello.getHostname(), facts.osId(), facts.osVersion());
                 }
 
@@ -655,6 +659,7 @@ public final class AgentGateway implements AutoCloseable {
         private Duration keepAlive = Duration.ofSeconds(30);
         private int maxMessageBytes = 4 * 1024 * 1024;
         private int chunkBytes = 256 * 1024;
+        private int relayFanOut = 4;
         private AgentCa ca;
         private Enrollment enrollment;
         private final Set<String> revoked = new java.util.HashSet<>();
@@ -798,6 +803,18 @@ public final class AgentGateway implements AutoCloseable {
         /** Largest message accepted from an agent. Default 4 MiB. */
         public Builder maxMessageBytes(int bytes) {
             this.maxMessageBytes = bytes;
+            return this;
+        }
+
+        /**
+         * How many agents one relay agent ({@code --relay}) serves an artifact to at once (default 4);
+         * 0: agents always fetch from the controller.
+         */
+        public Builder relayFanOut(int agents) {
+            if (agents < 0) {
+                throw new IllegalArgumentException("relayFanOut must be >= 0, but was " + agents);
+            }
+            this.relayFanOut = agents;
             return this;
         }
 

@@ -54,6 +54,8 @@ final class AgentLink {
     private volatile String remote = "?";
     private volatile Instant connectedSince = Instant.EPOCH;
     private volatile String fingerprint;
+    private volatile String relayEndpoint;
+    private volatile Map<String, String> labels = Map.of();
 
     AgentLink(String agentId) {
         this.agentId = agentId;
@@ -117,6 +119,20 @@ final class AgentLink {
 
     String installRoot() {
         return installRoot;
+    }
+
+    /** Where this agent serves peers as a relay (only for an agent its certificate identified); null: not a relay. */
+    String relayEndpoint() {
+        return relayEndpoint;
+    }
+
+    Map<String, String> labels() {
+        return labels;
+    }
+
+    void relay(String endpoint, Map<String, String> agentLabels) {
+        this.relayEndpoint = endpoint == null || endpoint.isEmpty() ? null : endpoint;
+        this.labels = Map.copyOf(agentLabels);
     }
 
     Instant lastSeen() {

@@ -102,18 +102,27 @@ public final class AgentTransport implements Transport {
 
         @Override
         public String ensureArtifact(Artifact artifact, ArtifactStore source) {
-            RunTask task = RunTask.newBuilder().setTaskId(newTaskId())
-                    .setEnsureArtifact(EnsureArtifact.newBuilder().setSha256(artifact.sha256()).setSize(artifact.size())).build();
-            TaskResult result;
-            // the agent may fetch this digest only while this task lives
+            return ensureArtifact(artifact, source, OutputListener.IGNORE);
+        }
+
+        /** Through a relay agent when the gateway's {@link RelayTree} has one free, else from the controller. */
+        @Override
+        public String ensureArtifact(Artifact artifact, ArtifactStore source, OutputListener output) {
+            // the agent may fetch this digest from the controller only while this task lives
             ArtifactOffers.Offer offer = gateway.offer(link.agentId, artifact.sha256(), source);
+            RelayTree.Placement placement = gateway.relayTree.place(link.agentId, artifact, source);
+            RunTask task = RunTask.newBuilder().setTaskId(newTaskId()).setEnsureArtifact(placement.step()).build();
+            TaskResult result;
             try {
                 // a large artifact over a slow link takes a while: allow 10 s per MiB on top of the grace
                 result = await(task, OutputListener.IGNORE, Duration.ofSeconds(60 + artifact.size() / 100_000));
             } finally {
+                placement.done().run();
                 offer.close();
             }
+            result.getArtifactNotesList().forEach(note -> output.onLine("stdout", note));
             if (!result.getError().isEmpty()) {
+                gateway.relayTree.failed(link.agentId, artifact.sha256());
                 throw new TransportException(serverId, "agent could not place artifact " + artifact.sha256() + ": " + result.getError(), null, true);
             }
             return result.getArtifactPath();
