@@ -94,7 +94,7 @@ final class Agent implements AutoCloseable {
                 throw new IllegalArgumentException("--relay needs mutual TLS: --ca and this agent's certificate (--cert/--key or enrollment)");
             }
             this.relay = new Relay(config.relay(), id, config.certFile(), config.keyFile(), config.caFile(),
-                    config.stateDir().resolve("artifacts/sha256"));
+                    config.stateDir().resolve("artifacts/sha256"), config.relayMibPerSecond() << 20, config.relayPeerMibPerSecond() << 20);
         } else {
             this.relay = null;
         }

@@ -24,17 +24,19 @@ import java.util.Map;
  *                      answer before it takes the connection as broken ({@code --keepalive-seconds}, default 30)
  * @param relay         {@code --relay HOST:PORT}: serve artifacts to peers there (mutual TLS), told to
  *                      other agents as this relay's address; null: not a relay
+ * @param relayMibPerSecond     {@code --relay-mib-per-s}: what the relay sends to all peers together, at most; 0: no cap
+ * @param relayPeerMibPerSecond {@code --relay-peer-mib-per-s}: what it sends to one peer, at most; 0: no cap
  * @param inventoryCheckMillis how often the agent compares its package database's size and time with the last
  *                      ones, to report its packages when they changed ({@code --inventory-check-millis}, default 3000)
  */
 record AgentConfig(List<String> controllers, String token, Path enrollTokenFile, Path stateDir, Path caFile, Path certFile,
         Path keyFile, boolean insecure, Map<String, String> labels, String agentId, String installRoot, long cacheMaxBytes,
-        int keepAliveSeconds, long inventoryCheckMillis, String relay) {
+        int keepAliveSeconds, long inventoryCheckMillis, String relay, long relayMibPerSecond, long relayPeerMibPerSecond) {
 
     /** The same settings with this agent's own certificate and key (after enrollment). */
     AgentConfig withCertificate(Path cert, Path key) {
         return new AgentConfig(controllers, token, enrollTokenFile, stateDir, caFile, cert, key, insecure, labels, agentId,
-                installRoot, cacheMaxBytes, keepAliveSeconds, inventoryCheckMillis, relay);
+                installRoot, cacheMaxBytes, keepAliveSeconds, inventoryCheckMillis, relay, relayMibPerSecond, relayPeerMibPerSecond);
     }
 
     /** What {@link #parse} found instead of settings: help or version text for stdout, and the exit code. */

@@ -69,6 +69,14 @@ final class AgentOptions {
             description = "also serve artifacts to peer agents the controller names, on this address (mutual TLS; a port to protect: docs/security.md)")
     String relay;
 
+    @Option(names = "--relay-mib-per-s", paramLabel = "MIB", defaultValue = "0",
+            description = "a relay sends at most this many MiB/s to all peers together (default: no cap)")
+    long relayMibPerSecond;
+
+    @Option(names = "--relay-peer-mib-per-s", paramLabel = "MIB", defaultValue = "0",
+            description = "a relay sends at most this many MiB/s to one peer (default: no cap)")
+    long relayPeerMibPerSecond;
+
     @Option(names = "--id", paramLabel = "ID", description = "agent id (default: generated once, kept in the state dir)")
     String id;
 
@@ -242,11 +250,14 @@ final class AgentOptions {
         if (relay != null && !relay.matches("[^\\s:]+:\\d{1,5}")) {
             throw new IllegalArgumentException("--relay must be HOST:PORT (an address other agents can reach), but was '" + relay + "'");
         }
+        if (relayMibPerSecond < 0 || relayPeerMibPerSecond < 0) {
+            throw new IllegalArgumentException("--relay-mib-per-s and --relay-peer-mib-per-s must be >= 0 (0: no cap)");
+        }
         if (relay != null && insecure) {
             throw new IllegalArgumentException("--relay needs mutual TLS, not --insecure");
         }
         return new AgentConfig(List.copyOf(controllers), token, enrollTokenFile, stateDir, ca, cert, key, insecure, labelMap, id, root,
-                cacheMaxMib * 1024 * 1024, keepAliveSeconds, inventoryCheckMillis, relay);
+                cacheMaxMib * 1024 * 1024, keepAliveSeconds, inventoryCheckMillis, relay, relayMibPerSecond, relayPeerMibPerSecond);
     }
 
     private static Path readable(String flag, Path p) {

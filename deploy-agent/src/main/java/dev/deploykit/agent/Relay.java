@@ -59,12 +59,23 @@ final class Relay implements AutoCloseable {
     private final Path cacheDir;
     private final Map<Key, RelayGrant> grants = new ConcurrentHashMap<>();
     private final AtomicLong bytesServed = new AtomicLong();
+    /** Shared by every peer; null: no cap. */
+    private final RateLimit total;
+    private final long perPeer;
+    private final Map<String, RateLimit> peers = new ConcurrentHashMap<>();
     private final Server server;
 
-    /** Listens on {@code endpoint} with this agent's certificate and key, trusting clients of the CA in {@code caFile}. */
-    Relay(String endpoint, String agentId, Path certFile, Path keyFile, Path caFile, Path cacheDir) throws IOException {
+    /**
+     * Listens on {@code endpoint} with this agent's certificate and key, trusting clients of the CA in
+     * {@code caFile}, sending at most {@code totalBytesPerSecond} to all peers together and
+     * {@code peerBytesPerSecond} to each (0: no cap).
+     */
+    Relay(String endpoint, String agentId, Path certFile, Path keyFile, Path caFile, Path cacheDir, long totalBytesPerSecond,
+            long peerBytesPerSecond) throws IOException {
         this.agentId = agentId;
         this.cacheDir = cacheDir;
+        this.total = totalBytesPerSecond > 0 ? new RateLimit(totalBytesPerSecond) : null;
+        this.perPeer = peerBytesPerSecond;
         int colon = endpoint.lastIndexOf(':');
         InetSocketAddress address = new InetSocketAddress(endpoint.substring(0, colon), Integer.parseInt(endpoint.substring(colon + 1)));
         TlsServerCredentials.Builder tls = TlsServerCredentials.newBuilder()
@@ -161,6 +172,12 @@ final class Relay implements AutoCloseable {
                         }
                     }
                     if (n > 0) {
+                        if (total != null) {
+                            total.acquire(n);
+                        }
+                        if (perPeer > 0) {
+                            peers.computeIfAbsent(peer, p -> new RateLimit(perPeer)).acquire(n);
+                        }
                         out.onNext(ArtifactChunk.newBuilder().setData(UnsafeByteOperations.unsafeWrap(buf.clone(), 0, n)).build());
                         offset += n;
                         served += n;

@@ -36,8 +36,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Relay agents, as real agent JVMs over mutual TLS on loopback: r1 ({@code --relay}) serves the
- * artifact it holds to c1..c3, so the controller sends one copy; a relay that dies mid-transfer or
+ * Relay agents, as real agent JVMs over mutual TLS on loopback: r1 ({@code --relay}, 4 MiB/s per
+ * peer) serves the artifact it holds to c1..c3, so the controller sends one copy; a relay that dies mid-transfer or
  * serves a flipped byte is dropped and its children finish from the controller from where they got
  * to; a relay refuses peers and digests the controller did not name.
  */
@@ -62,7 +62,7 @@ class RelayTest {
         try (ServerSocket s = new ServerSocket(0)) {
             relayPort = s.getLocalPort();
         }
-        relay = agent("r1", "--relay", "127.0.0.1:" + relayPort);
+        relay = agent("r1", "--relay", "127.0.0.1:" + relayPort, "--relay-peer-mib-per-s", "4");
         for (String id : List.of("c1", "c2", "c3")) {
             agent(id);
         }
@@ -109,8 +109,12 @@ class RelayTest {
     @Test
     void childrenFetchFromTheRelaySoTheControllerSendsOneCopy() throws Exception {
         assertEquals(pkg.artifact().size(), gateway.artifactBytesServed(), "the relay's copy came from the controller");
+        long start = System.nanoTime();
         Deployment d = deploy("c1", "c2", "c3");
+        double seconds = (System.nanoTime() - start) / 1e9;
         assertEquals(DeploymentStatus.SUCCEEDED, d.status(), d.tasks().toString());
+        // 12 MiB to each at most 4 MiB/s per peer: the cap holds (a lower bound, whatever the machine's speed)
+        assertTrue(seconds >= 2.5, "12 MiB per peer at 4 MiB/s took only " + seconds + " s");
         assertEquals(pkg.artifact().size(), gateway.artifactBytesServed(), "no byte more left the controller");
         for (String c : List.of("c1", "c2", "c3")) {
             assertTrue(fetchNotes(d, c).contains("fetched bytes 0-" + pkg.artifact().size() + " from relay r1 (127.0.0.1:" + relayPort + ")"),
