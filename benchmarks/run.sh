@@ -37,6 +37,14 @@ case "${1:-}" in
 esac
 case "${1:-}" in
   --smoke|--smoke-no-build)
+    $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.RelayBenchmark \
+      --agents 3 --mib 8 --link-mib-per-s 16 --report "benchmarks/reports/smoke-relay-jdk$jdk.md" ;;
+  *)
+    $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.RelayBenchmark \
+      --agents 30 --mib 64 --link-mib-per-s 64 --report "benchmarks/reports/relay-jdk$jdk.md" ;;
+esac
+case "${1:-}" in
+  --smoke|--smoke-no-build)
     $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.StoreBenchmark \
       --transitions 2000 --deployments 4 --events 20000 --report "benchmarks/reports/smoke-store-jdk$jdk.md" ;;
   *)

@@ -167,12 +167,18 @@ public final class AgentFootprintBenchmark {
 
     record Agent(String id, Process process, long startedAt) {
         static Agent start(Path dir, AgentFixtures.Pki pki, int port, String id, Path jar, Unit unit) throws IOException {
+            return start(dir, pki, port, id, jar, unit, List.of());
+        }
+
+        /** As {@link #start(Path, AgentFixtures.Pki, int, String, Path, Unit)}, with {@code extra} agent flags. */
+        static Agent start(Path dir, AgentFixtures.Pki pki, int port, String id, Path jar, Unit unit, List<String> extra) throws IOException {
             Path state = Files.createDirectories(dir.resolve(id));
             List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
             cmd.addAll(unit.jvmOptions());
             cmd.addAll(List.of("-jar", jar.toAbsolutePath().toString()));
             cmd.addAll(AgentFixtures.tlsArgs(pki, AgentFixtures.tokenFile(dir, AgentFixtures.TOKEN), port, id, state.resolve("state"),
                     Files.createDirectories(state.resolve("root"))));
+            cmd.addAll(extra);
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(state.resolve("agent.log").toFile());
             pb.environment().putAll(unit.environment());
             long t = System.nanoTime();
@@ -211,7 +217,7 @@ public final class AgentFootprintBenchmark {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
-    private static Path randomFile(Path file, int mib, long seed) throws IOException {
+    static Path randomFile(Path file, int mib, long seed) throws IOException {
         Random random = new Random(seed);
         byte[] chunk = new byte[1 << 20];
         try (OutputStream out = Files.newOutputStream(file)) {

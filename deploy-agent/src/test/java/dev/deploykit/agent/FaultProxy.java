@@ -19,7 +19,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link #dropConnections(boolean)} refuses new ones and cuts the open ones; {@link #delay} holds a
  * random fraction of segments; {@link #stall} holds everything for a while; {@link #corruptAt}
  * flips one byte of the server-to-client stream; {@link #cutAfter} cuts once after that many bytes
- * went from the server to the client. A segment is what one read returns, up to
+ * went from the server to the client; {@link #limitDownstream} caps the server-to-client rate of all
+ * connections together (a link's bandwidth). A segment is what one read returns, up to
  * {@link #SEGMENT_BYTES}. Thread-safe; the caller closes it.
  *
  * <pre>{@code
@@ -38,6 +39,7 @@ public class FaultProxy implements AutoCloseable {
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private final AtomicLong downstream = new AtomicLong();
     private final Object gate = new Object();
+    private volatile RateLimit downstreamLimit;
     /** Guarded by {@link #gate}. */
     private boolean paused;
     private volatile boolean dropping;
@@ -118,6 +120,11 @@ public class FaultProxy implements AutoCloseable {
     }
 
     /** Bytes passed from the server to the client so far, over all connections. */
+    /** From now on, all connections together get at most {@code bytesPerSecond} from the server (0: no cap). */
+    public void limitDownstream(long bytesPerSecond) {
+        downstreamLimit = bytesPerSecond > 0 ? new RateLimit(bytesPerSecond) : null;
+    }
+
     public long downstreamBytes() {
         return downstream.get();
     }
@@ -163,6 +170,10 @@ public class FaultProxy implements AutoCloseable {
                 int n;
                 while ((n = in.read(buf)) > 0) {
                     hold();
+                    RateLimit limit = downstreamLimit;
+                    if (toClient && limit != null) {
+                        limit.acquire(n);
+                    }
                     if (toClient) {
                         long start = downstream.getAndAdd(n);
                         long at = corruptOffset;
