@@ -537,7 +537,7 @@ public final class PeersBenchmark {
         json.put("failure", failure);
         Files.createDirectories(jsonFile.toAbsolutePath().getParent());
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(jsonFile.toFile(), json);
-        plot(results, allNs, mib, pngFile);
+        plot(results, allNs, "Wall time: " + mib + " MiB + sha256sum to N hosts (median), one 2-core machine", "s", pngFile);
     }
 
     private static Double med(Map<String, Map<Integer, List<Double>>> results, String tool, int n) {
@@ -549,8 +549,9 @@ public final class PeersBenchmark {
         return a == null || b == null ? "-" : String.format("%.2f%s", a / b, unit.isEmpty() ? "" : unit);
     }
 
-    /** Wall time against N, one line per tool. */
-    private static void plot(Map<String, Map<Integer, List<Double>>> results, List<Integer> ns, int mib, Path pngFile) throws IOException {
+    /** A measure against N ({@code unit} on the y axis), one line per tool or mode; each point is the median of its runs. */
+    static void plot(Map<String, Map<Integer, List<Double>>> results, List<Integer> ns, String title, String unit, Path pngFile)
+            throws IOException {
         int w = 900;
         int h = 560;
         int left = 70;
@@ -576,7 +577,7 @@ public final class PeersBenchmark {
             g.setColor(new Color(230, 230, 230));
             g.drawLine(left + 1, py, left + plotW, py);
             g.setColor(Color.DARK_GRAY);
-            g.drawString(String.format(maxY < 10 ? "%.1f s" : "%.0f s", y), 10, py + 4);
+            g.drawString(String.format(maxY < 10 ? "%.1f %s" : "%.0f %s", y, unit), 10, py + 4);
         }
         // N on evenly spaced columns (10, 30, 100 would crowd the left on a linear axis)
         java.util.function.IntUnaryOperator x = n -> left + (int) (plotW * (ns.indexOf(n) + 0.5) / ns.size());
@@ -585,7 +586,7 @@ public final class PeersBenchmark {
             g.drawString("N=" + n, px - 14, top + plotH + 20);
         }
         g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
-        g.drawString("Wall time: " + mib + " MiB + sha256sum to N hosts (median), one 2-core machine", left, 24);
+        g.drawString(title, left, 24);
         Color[] colors = {new Color(0x999999), new Color(0x8c564b), new Color(0xe377c2), new Color(0x1f77b4), new Color(0x17becf),
                 new Color(0xd62728), new Color(0xff7f0e)};
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));

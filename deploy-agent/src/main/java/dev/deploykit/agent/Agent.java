@@ -361,8 +361,10 @@ final class Agent implements AutoCloseable {
                             new Batcher(id), running.rewind());
                     case ENSURE_ARTIFACT -> {
                         List<String> notes = new ArrayList<>();
-                        Path path = cache.ensure(task.getEnsureArtifact(), from.blocking(), relays, notes);
-                        yield TaskResult.newBuilder().setTaskId(id).setArtifactPath(path.toString()).addAllArtifactNotes(notes).build();
+                        Map<String, Long> relayed = new java.util.HashMap<>();
+                        Path path = cache.ensure(task.getEnsureArtifact(), from.blocking(), relays, notes, relayed);
+                        yield TaskResult.newBuilder().setTaskId(id).setArtifactPath(path.toString()).addAllArtifactNotes(notes)
+                                .putAllRelayBytes(relayed).build();
                     }
                     default -> TaskResult.newBuilder().setTaskId(id).setError("unknown step " + task.getStepCase()).build();
                 };

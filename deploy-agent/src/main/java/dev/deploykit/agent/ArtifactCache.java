@@ -62,8 +62,8 @@ final class ArtifactCache {
      * the end of the last good chunk; a source that fails or stalls is left the same way, from where
      * it got to. What happened is added to {@code notes} (for the step's output).
      */
-    Path ensure(EnsureArtifact spec, AgentServiceGrpc.AgentServiceBlockingStub controller, RelayClients relays, List<String> notes)
-            throws IOException, InterruptedException {
+    Path ensure(EnsureArtifact spec, AgentServiceGrpc.AgentServiceBlockingStub controller, RelayClients relays, List<String> notes,
+            java.util.Map<String, Long> relayBytes) throws IOException, InterruptedException {
         String sha256 = spec.getSha256();
         long size = spec.getSize();
         if (!sha256.matches("[0-9a-f]{64}")) {
@@ -88,8 +88,10 @@ final class ArtifactCache {
                     fetch.close();
                 }
                 notes.add("fetched bytes " + from + "-" + size + " from relay " + source.getAgentId() + " (" + source.getEndpoint() + ")");
+                relayBytes.merge(source.getAgentId(), size - from, Long::sum);
                 return place(sha256, partial, target, resume.digest());
             } catch (BadChunk e) {
+                relayBytes.merge(source.getAgentId(), Math.max(0, e.start - from), Long::sum);
                 notes.add("relay " + source.getAgentId() + " sent a bad chunk " + e.index + " (bytes " + e.start + "-" + e.end
                         + "): dropped it; going on from byte " + e.start + " with the next source");
                 log.warn("relay {} sent a bad chunk {} of {}: dropped", source.getAgentId(), e.index, sha256);
@@ -101,6 +103,7 @@ final class ArtifactCache {
                 }
                 String why = e instanceof StatusRuntimeException s ? s.getStatus().getCode() + ": " + s.getStatus().getDescription()
                         : e.getMessage();
+                relayBytes.merge(source.getAgentId(), Math.max(0, (Files.exists(partial) ? Files.size(partial) : 0) - from), Long::sum);
                 notes.add("relay " + source.getAgentId() + " failed at byte " + (Files.exists(partial) ? Files.size(partial) : 0)
                         + " (" + why + "); going on with the next source");
                 log.warn("relay {} failed for {}: {}", source.getAgentId(), sha256, why);

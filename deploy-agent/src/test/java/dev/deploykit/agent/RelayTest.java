@@ -116,6 +116,7 @@ class RelayTest {
         // 12 MiB to each at most 4 MiB/s per peer: the cap holds (a lower bound, whatever the machine's speed)
         assertTrue(seconds >= 2.5, "12 MiB per peer at 4 MiB/s took only " + seconds + " s");
         assertEquals(pkg.artifact().size(), gateway.artifactBytesServed(), "no byte more left the controller");
+        assertEquals(java.util.Map.of("r1", 3 * pkg.artifact().size()), gateway.relayBytesServed(), "the relay served three copies");
         for (String c : List.of("c1", "c2", "c3")) {
             assertTrue(fetchNotes(d, c).contains("fetched bytes 0-" + pkg.artifact().size() + " from relay r1 (127.0.0.1:" + relayPort + ")"),
                     c + ": " + fetchNotes(d, c));

@@ -100,6 +100,7 @@ public final class AgentGateway implements AutoCloseable {
     private final EnrollmentTokens enrollmentTokens = new EnrollmentTokens(Clock.systemUTC());
     private final NewAgentLimit newAgents;
     private final AtomicLong artifactBytesServed = new AtomicLong();
+    private final Map<String, AtomicLong> relayBytes = new ConcurrentHashMap<>();
     private final AgentTransport transport = new AgentTransport(this);
     private io.grpc.Server server;
     private Servers servers;
@@ -190,6 +191,20 @@ public final class AgentGateway implements AutoCloseable {
     /** Total artifact bytes sent to agents, for monitoring. */
     public long artifactBytesServed() {
         return artifactBytesServed.get();
+    }
+
+    /**
+     * Artifact bytes each relay agent served to its peers, by the relay's id, as the peers reported
+     * keeping them (since this gateway started).
+     */
+    public Map<String, Long> relayBytesServed() {
+        Map<String, Long> copy = new java.util.TreeMap<>();
+        relayBytes.forEach((id, n) -> copy.put(id, n.get()));
+        return copy;
+    }
+
+    void countRelayed(String relayId, long bytes) {
+        relayBytes.computeIfAbsent(relayId, k -> new AtomicLong()).addAndGet(bytes);
     }
 
     AgentLink link(String agentId) {

@@ -121,6 +121,7 @@ public final class AgentTransport implements Transport {
                 offer.close();
             }
             result.getArtifactNotesList().forEach(note -> output.onLine("stdout", note));
+            result.getRelayBytesMap().forEach(gateway::countRelayed);
             if (!result.getError().isEmpty()) {
                 gateway.relayTree.failed(link.agentId, artifact.sha256());
                 throw new TransportException(serverId, "agent could not place artifact " + artifact.sha256() + ": " + result.getError(), null, true);
