@@ -22,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -43,6 +42,7 @@ final class QuickstartHosts {
     private final Path dir;
     private final PrintStream out;
     private Path script;
+    private String classpath;
 
     QuickstartHosts(Path dir, PrintStream out) {
         this.dir = dir;
@@ -80,6 +80,7 @@ final class QuickstartHosts {
             Files.write(script, in.readAllBytes());
         }
         testbed(null, "down");
+        classpath = agentClasspath();
         out.println("making hosts " + HOSTS + " (network and mount namespaces, / an overlay of this machine's):");
         out.print(testbed(null, "up", Integer.toString(HOSTS.size())));
         List<Deployment> deployments = new ArrayList<>();
@@ -143,11 +144,42 @@ final class QuickstartHosts {
         return versions;
     }
 
-    /** Starts the agent inside {@code host} from this program's classpath (absolute: the host sees this machine's files). */
+    /**
+     * This program's classpath as the hosts see it: absolute, since they see this machine's files, except
+     * {@code /tmp}, which is each host's own: entries there are copied into this run's directory first.
+     */
+    private String agentClasspath() throws IOException {
+        List<String> entries = new ArrayList<>();
+        int i = 0;
+        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            Path p = Path.of(entry).toAbsolutePath().normalize();
+            if (p.startsWith("/tmp")) {
+                Path copy = dir.resolve("classpath").resolve(i++ + "-" + p.getFileName());
+                copyTree(p, copy);
+                p = copy;
+            }
+            entries.add(p.toString());
+        }
+        return String.join(java.io.File.pathSeparator, entries);
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> all = Files.walk(from)) {
+            for (Path f : all.toList()) {
+                Path target = to.resolve(from.relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.createDirectories(target.getParent());
+                    Files.copy(f, target);
+                }
+            }
+        }
+    }
+
+    /** Starts the agent inside {@code host} from this program's classpath ({@link #agentClasspath}). */
     private Process startAgent(String host, int port) throws IOException {
         Path logs = Files.createDirectories(dir.resolve("agents"));
-        String classpath = Stream.of(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
-                .map(p -> Path.of(p).toAbsolutePath().toString()).collect(Collectors.joining(java.io.File.pathSeparator));
         List<String> argv = new ArrayList<>(List.of("bash", script.toString(), "exec", host,
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-cp", classpath, "dev.deploykit.agent.AgentMain", "--controller", BRIDGE + ":" + port,
