@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * Who fetches an artifact from whom: the controller's plan of each artifact's fan-out tree. The
  * first agents to need a digest fetch it from the controller; each relay agent ({@code --relay})
  * that is fetching or holds it then serves up to {@code fanOut} later ones, preferring a relay with
- * the same {@code rack} label, then the same {@code dc}, so copies stay inside a rack or site. A
+ * the same {@code rack} label, then the same {@code dc}, so copies stay inside a rack or site, and
+ * then the relay placed earliest, so the tree fills breadth first. A
  * child is told its parent in {@link EnsureArtifact#getSourcesList()} (the controller stays its last
  * source) with every chunk's SHA-256, and the parent is granted that one digest for that one peer.
  * Thread-safe.
@@ -74,8 +75,9 @@ final class RelayTree {
                         AgentLink l = links.apply(e.getKey());
                         return l != null && l.connected() && l.relayEndpoint() != null;
                     })
-                    .min(Comparator.comparingInt((Map.Entry<String, Integer> e) -> closeness(self, links.apply(e.getKey())))
-                            .thenComparingInt(Map.Entry::getValue))
+                    // the closest; among those the earliest placed (min keeps the first of equals): the tree fills
+                    // breadth first, so its depth grows with log(N), not N
+                    .min(Comparator.comparingInt((Map.Entry<String, Integer> e) -> closeness(self, links.apply(e.getKey()))))
                     .map(Map.Entry::getKey).orElse(null);
             if (parent != null) {
                 relays.merge(parent, 1, Integer::sum);
