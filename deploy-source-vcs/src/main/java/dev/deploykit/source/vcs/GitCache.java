@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -13,6 +14,7 @@ import java.util.stream.Stream;
 import org.eclipse.jgit.api.Git;
 import org.eclipse.jgit.api.errors.GitAPIException;
 import org.eclipse.jgit.lib.Repository;
+import org.eclipse.jgit.lib.StoredConfig;
 import org.eclipse.jgit.storage.file.FileRepositoryBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,7 +52,23 @@ final class GitCache {
                 throw new IOException("cannot create the git cache " + dir + ": " + e.getMessage(), e);
             }
         }
-        return new FileRepositoryBuilder().setGitDir(dir.toFile()).setMustExist(true).build();
+        Repository repo = new FileRepositoryBuilder().setGitDir(dir.toFile()).setMustExist(true).build();
+        noAutoGc(repo);
+        return repo;
+    }
+
+    /**
+     * A fetch would otherwise start {@code git gc --auto} on a background thread, which writes and
+     * deletes files ({@code gc.log.lock}, packs) while this cache is measured, deleted or read. The
+     * bound above keeps the clone small instead.
+     */
+    private static void noAutoGc(Repository repo) throws IOException {
+        StoredConfig config = repo.getConfig();
+        if (config.getInt("gc", "auto", -1) != 0) {
+            config.setInt("gc", null, "auto", 0);
+            config.setBoolean("gc", null, "autoDetach", false);
+            config.save();
+        }
     }
 
     private long size() throws IOException {
@@ -58,6 +76,8 @@ final class GitCache {
             return walk.filter(Files::isRegularFile).mapToLong(p -> {
                 try {
                     return Files.size(p);
+                } catch (NoSuchFileException e) {
+                    return 0; // a lock file that came and went
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
@@ -68,7 +88,7 @@ final class GitCache {
     private void delete() throws IOException {
         try (Stream<Path> walk = Files.walk(dir)) {
             for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
+                Files.deleteIfExists(p);
             }
         }
     }
