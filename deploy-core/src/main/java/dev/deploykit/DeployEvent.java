@@ -2,6 +2,7 @@ package dev.deploykit;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Something that happened in a deployment. Every event carries the deployment id and a sequence
@@ -46,4 +47,18 @@ public sealed interface DeployEvent {
     /** One line a step wrote on a node ({@code stream} is {@code stdout} or {@code stderr}). */
     record NodeOutput(String deploymentId, long seq, Instant time, String serverId, String taskId, String step,
             String stream, String line) implements DeployEvent {}
+
+    /**
+     * A node has the artifact of its task's package. {@code relay} is the relay agent it was told to
+     * fetch it from, or null when from the controller: over a batch's events these edges are the
+     * batch's fan-out tree. {@code controllerBytes} is what the controller sent for it (0 when the node
+     * had it or a relay sent it all; -1 where the transport does not count, as local and SSH do not),
+     * so their sum is the deployment's controller egress; {@code relayBytes} is what each relay sent.
+     */
+    record ArtifactFetched(String deploymentId, long seq, Instant time, String serverId, String taskId, String sha256, long size,
+            String relay, long controllerBytes, Map<String, Long> relayBytes) implements DeployEvent {
+        public ArtifactFetched {
+            relayBytes = Map.copyOf(relayBytes);
+        }
+    }
 }

@@ -1,11 +1,13 @@
 package dev.deploykit.agent;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deploykit.Action;
 import dev.deploykit.DeployKit;
+import dev.deploykit.DeployEvent;
 import dev.deploykit.DeployPlan;
 import dev.deploykit.Deployment;
 import dev.deploykit.DeploymentStatus;
@@ -72,7 +74,11 @@ class RelayTest {
         pkg = kit.packages().publish(ScriptBundle.builder("relayed", "1.0").script("install", "true").file("payload.bin", payload)
                 .writeTo(dir.resolve("relayed-1.0.tar")));
         // the relay gets its copy from the controller
-        assertEquals(DeploymentStatus.SUCCEEDED, deploy("r1").status());
+        Deployment first = deploy("r1");
+        assertEquals(DeploymentStatus.SUCCEEDED, first.status());
+        DeployEvent.ArtifactFetched own = fetched(first).get("r1");
+        assertNull(own.relay(), "from the controller");
+        assertEquals(pkg.artifact().size(), own.controllerBytes());
     }
 
     @AfterEach
@@ -102,6 +108,17 @@ class RelayTest {
         return dir.resolve("r1/artifacts/sha256/" + pkg.artifact().sha256());
     }
 
+    /** The deployment's artifact fetches by server: the edges of its fan-out tree and what each source sent. */
+    private static java.util.Map<String, DeployEvent.ArtifactFetched> fetched(Deployment d) {
+        java.util.Map<String, DeployEvent.ArtifactFetched> byServer = new java.util.TreeMap<>();
+        for (DeployEvent e : d.events()) {
+            if (e instanceof DeployEvent.ArtifactFetched f) {
+                byServer.put(f.serverId(), f);
+            }
+        }
+        return byServer;
+    }
+
     private static List<String> fetchNotes(Deployment d, String server) {
         return Outputs.byServer(d, "ensure-artifact").getOrDefault(server, List.of());
     }
@@ -121,6 +138,14 @@ class RelayTest {
             assertTrue(fetchNotes(d, c).contains("fetched bytes 0-" + pkg.artifact().size() + " from relay r1 (127.0.0.1:" + relayPort + ")"),
                     c + ": " + fetchNotes(d, c));
             assertEquals(pkg.artifact().sha256(), Sha256.of(dir.resolve(c + "/artifacts/sha256/" + pkg.artifact().sha256())));
+        }
+        // the deployment's events say the same: the tree (every child under r1) and the controller's egress (nothing)
+        java.util.Map<String, DeployEvent.ArtifactFetched> tree = fetched(d);
+        assertEquals(java.util.Set.of("c1", "c2", "c3"), tree.keySet());
+        for (DeployEvent.ArtifactFetched f : tree.values()) {
+            assertEquals("r1", f.relay(), f.toString());
+            assertEquals(0, f.controllerBytes(), f.toString());
+            assertEquals(java.util.Map.of("r1", pkg.artifact().size()), f.relayBytes(), f.toString());
         }
     }
 
@@ -154,6 +179,10 @@ class RelayTest {
         assertTrue(fetchNotes(d, "c1").stream().anyMatch(n -> n.startsWith("relay r1 failed at byte " + half)), fetchNotes(d, "c1").toString());
         assertTrue(fetchNotes(d, "c1").contains("fetched bytes " + kept + "-" + pkg.artifact().size() + " from the controller"),
                 fetchNotes(d, "c1").toString());
+        DeployEvent.ArtifactFetched f = fetched(d).get("c1");
+        assertEquals("r1", f.relay(), "it was told to fetch from r1");
+        assertEquals(pkg.artifact().size() - kept, f.controllerBytes(), "the controller's part, in the deployment's events");
+        assertEquals(java.util.Map.of("r1", half), f.relayBytes(), "what the relay sent before it died");
     }
 
     @Test

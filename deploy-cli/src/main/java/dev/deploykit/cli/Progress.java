@@ -20,6 +20,10 @@ final class Progress implements Consumer<DeployEvent> {
     private final boolean json;
     private final long artifactBytes;
     private int width = MIN_WIDTH;
+    /** The batch's artifact fetches so far: what the controller sent, and from which relay each node fetched. */
+    private long batchControllerBytes;
+    private final java.util.Map<String, String> batchRelays = new java.util.TreeMap<>();
+    private int batchFetches;
 
     /**
      * @param artifactBytes size of the package an install moves to the nodes, shown when a node starts
@@ -33,24 +37,44 @@ final class Progress implements Consumer<DeployEvent> {
 
     @Override
     public synchronized void accept(DeployEvent event) {
-        out.println(json ? Json.write(Json.event(event)) : line(event));
-        out.flush();
+        String line = json ? Json.write(Json.event(event)) : line(event);
+        if (line != null) {
+            out.println(line);
+            out.flush();
+        }
     }
 
-    /** The text line for {@code event}. */
+    /** The text line for {@code event}; null for none (an artifact fetch the transport did not count). */
     String line(DeployEvent event) {
         if (event instanceof DeployEvent.DeploymentStatusChanged s) {
             return "deployment " + s.deploymentId() + " " + s.status() + (s.reason().isEmpty() ? "" : ": " + s.reason());
         } else if (event instanceof DeployEvent.BatchStarted b) {
             b.servers().forEach(id -> width = Math.max(width, id.length()));
+            batchControllerBytes = 0;
+            batchRelays.clear();
+            batchFetches = 0;
             return "batch " + b.batch() + (b.canary() ? " (canary)" : "") + " started: " + String.join(", ", b.servers());
         } else if (event instanceof DeployEvent.BatchFinished b) {
-            return "batch " + b.batch() + " finished: " + b.succeeded() + " succeeded, " + b.failed() + " failed, " + b.skipped() + " skipped";
+            return "batch " + b.batch() + " finished: " + b.succeeded() + " succeeded, " + b.failed() + " failed, " + b.skipped() + " skipped"
+                    + (batchFetches == 0 ? "" : "; artifact to " + batchFetches + " nodes: " + (batchFetches - batchRelays.size())
+                            + " from the controller, " + batchRelays.size() + " through " + new java.util.TreeSet<>(batchRelays.values()).size()
+                            + " relays; the controller sent " + bytes(batchControllerBytes));
         } else if (event instanceof DeployEvent.NodeStatusChanged n) {
             String note = n.message().isEmpty() && n.step().equals("ensure-artifact") && artifactBytes >= 0
                     ? "artifact of " + bytes(artifactBytes) : n.message();
             String detail = n.step().isEmpty() || note.isEmpty() ? n.step() + note : n.step() + "  " + note;
             return String.format("  %-" + width + "s %-12s %s", n.serverId(), n.status(), detail).stripTrailing();
+        } else if (event instanceof DeployEvent.ArtifactFetched f) {
+            if (f.controllerBytes() < 0) {
+                return null;
+            }
+            batchFetches++;
+            batchControllerBytes += f.controllerBytes();
+            if (f.relay() != null) {
+                batchRelays.put(f.serverId(), f.relay());
+            }
+            return String.format("  %-" + width + "s %-12s %s", f.serverId(), "fetched", (f.relay() == null ? "from the controller" : "through relay "
+                    + f.relay()) + "; the controller sent " + bytes(f.controllerBytes()));
         } else if (event instanceof DeployEvent.NodeOutput o) {
             return String.format("  %-" + width + "s %s %s", o.serverId(), o.stream().equals("stderr") ? "!" : "|", o.line());
         }

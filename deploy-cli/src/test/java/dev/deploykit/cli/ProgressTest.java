@@ -64,6 +64,32 @@ class ProgressTest {
     }
 
     @Test
+    void aBatchsArtifactFetchesAreSummedUpWithWhatTheControllerSent() {
+        long mib = 1 << 20;
+        List<DeployEvent> events = List.of(
+                new DeployEvent.BatchStarted("d1", 1, T, 0, false, List.of("r1", "c1", "c2", "local")),
+                new DeployEvent.ArtifactFetched("d1", 2, T, "r1", "t1", "ab", mib, null, mib, java.util.Map.of()),
+                new DeployEvent.ArtifactFetched("d1", 3, T, "c1", "t2", "ab", mib, "r1", 0, java.util.Map.of("r1", mib)),
+                new DeployEvent.ArtifactFetched("d1", 4, T, "c2", "t3", "ab", mib, "r1", mib / 2, java.util.Map.of("r1", mib / 2)),
+                new DeployEvent.ArtifactFetched("d1", 5, T, "local", "t4", "ab", mib, null, -1, java.util.Map.of()),
+                new DeployEvent.BatchFinished("d1", 6, T, 0, 4, 0, 0));
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        Progress progress = new Progress(new PrintStream(bytes, true, StandardCharsets.UTF_8), false, mib);
+        events.forEach(progress);
+        assertEquals("""
+                batch 0 started: r1, c1, c2, local
+                  r1       fetched      from the controller; the controller sent 1.0 MiB (1048576 bytes)
+                  c1       fetched      through relay r1; the controller sent 0 bytes
+                  c2       fetched      through relay r1; the controller sent 512.0 KiB (524288 bytes)
+                batch 0 finished: 4 succeeded, 0 failed, 0 skipped; artifact to 3 nodes: 1 from the controller, 2 through 1 relays; \
+                the controller sent 1.5 MiB (1572864 bytes)
+                """, bytes.toString(StandardCharsets.UTF_8));
+        for (DeployEvent e : events) {
+            assertEquals(e, Json.event(Json.read(Json.write(Json.event(e)), "line")).orElseThrow(), "the API form reads back");
+        }
+    }
+
+    @Test
     void sizesAreReadable() {
         assertEquals("512 bytes", Progress.bytes(512));
         assertEquals("2.0 MiB (2097152 bytes)", Progress.bytes(2 * 1024 * 1024));

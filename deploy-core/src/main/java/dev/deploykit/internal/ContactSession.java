@@ -3,6 +3,7 @@ package dev.deploykit.internal;
 import dev.deploykit.Artifact;
 import dev.deploykit.Command;
 import dev.deploykit.Facts;
+import dev.deploykit.spi.ArtifactDelivery;
 import dev.deploykit.spi.ArtifactStore;
 import dev.deploykit.spi.ExecResult;
 import dev.deploykit.spi.NodeSession;
@@ -50,8 +51,8 @@ final class ContactSession implements NodeSession {
     }
 
     @Override
-    public String ensureArtifact(Artifact artifact, ArtifactStore source, OutputListener output) {
-        return answered(session.ensureArtifact(artifact, source, output));
+    public ArtifactDelivery deliver(Artifact artifact, ArtifactStore source) {
+        return answered(session.deliver(artifact, source));
     }
 
     @Override

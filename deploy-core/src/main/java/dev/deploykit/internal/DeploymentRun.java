@@ -1,6 +1,7 @@
 package dev.deploykit.internal;
 
 import dev.deploykit.Action;
+import dev.deploykit.Artifact;
 import dev.deploykit.ConflictException;
 import dev.deploykit.DeployEvent;
 import dev.deploykit.DeployPlan;
@@ -11,6 +12,7 @@ import dev.deploykit.LeaseLostException;
 import dev.deploykit.NodeStatus;
 import dev.deploykit.NodeTask;
 import dev.deploykit.PlanValidationException;
+import dev.deploykit.spi.ArtifactDelivery;
 import dev.deploykit.spi.Controls;
 import dev.deploykit.spi.DeploymentRecord;
 import dev.deploykit.spi.NodeSession;
@@ -426,6 +428,12 @@ final class DeploymentRun implements Deployment, NodeWork.Reporter {
     public void output(NodeTask task, String stream, String line) {
         emit(s -> new DeployEvent.NodeOutput(record.id(), s, engine.clock.instant(), task.serverId(), task.taskId(),
                 task.step(), stream, line), null, null);
+    }
+
+    @Override
+    public void delivered(NodeTask task, Artifact artifact, ArtifactDelivery delivery) {
+        emit(s -> new DeployEvent.ArtifactFetched(record.id(), s, engine.clock.instant(), task.serverId(), task.taskId(),
+                artifact.sha256(), artifact.size(), delivery.relay(), delivery.controllerBytes(), delivery.relayBytes()), null, null);
     }
 
     @Override

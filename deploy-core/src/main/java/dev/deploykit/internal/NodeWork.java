@@ -1,5 +1,6 @@
 package dev.deploykit.internal;
 
+import dev.deploykit.Artifact;
 import dev.deploykit.Command;
 import dev.deploykit.ConflictException;
 import dev.deploykit.DeployPlan;
@@ -13,6 +14,7 @@ import dev.deploykit.PackageFormatException;
 import dev.deploykit.Script;
 import dev.deploykit.Server;
 import dev.deploykit.TransportException;
+import dev.deploykit.spi.ArtifactDelivery;
 import dev.deploykit.spi.ExecResult;
 import dev.deploykit.spi.NodeContext;
 import dev.deploykit.spi.NodeSession;
@@ -42,6 +44,9 @@ final class NodeWork {
         NodeTask update(NodeTask task);
 
         void output(NodeTask task, String stream, String line);
+
+        /** The node has {@code artifact}, come as {@code delivery} says. */
+        void delivered(NodeTask task, Artifact artifact, ArtifactDelivery delivery);
 
         boolean cancelled();
 
@@ -146,7 +151,10 @@ final class NodeWork {
             }
             hooks(step, session, "before-hooks", plan.beforeHooks());
             step.begin("ensure-artifact");
-            String path = session.ensureArtifact(pkg.artifact(), engine.artifacts, (stream, line) -> reporter.output(step.task, stream, line));
+            ArtifactDelivery delivery = session.deliver(pkg.artifact(), engine.artifacts);
+            delivery.notes().forEach(note -> reporter.output(step.task, "stdout", note));
+            reporter.delivered(step.task, pkg.artifact(), delivery);
+            String path = delivery.path();
             reporter.output(step.task, "stdout", "artifact sha256:" + pkg.artifact().sha256().substring(0, 12) + " ("
                     + pkg.artifact().size() + " bytes) verified on the node");
             NodeContext withArtifact = new NodeContext(node.facts(), node.root(), path);

@@ -28,12 +28,12 @@ public interface NodeSession extends AutoCloseable {
     String ensureArtifact(Artifact artifact, ArtifactStore source);
 
     /**
-     * As {@link #ensureArtifact(Artifact, ArtifactStore)}, telling {@code output} how the artifact
-     * came, where the transport has more to say than that it came (fetched through relay agents: from
-     * which, and which were dropped and why).
+     * As {@link #ensureArtifact(Artifact, ArtifactStore)}, saying how the artifact came where the
+     * transport knows more than that it came: from which relay agent, how many bytes the controller
+     * and each relay sent, which relays were dropped and why.
      */
-    default String ensureArtifact(Artifact artifact, ArtifactStore source, OutputListener output) {
-        return ensureArtifact(artifact, source);
+    default ArtifactDelivery deliver(Artifact artifact, ArtifactStore source) {
+        return ArtifactDelivery.uncounted(ensureArtifact(artifact, source));
     }
 
     /**

@@ -263,8 +263,10 @@ public abstract class StoreContract {
         List<DeployEvent> events = List.of(
                 new DeployEvent.BatchStarted("d1", 2, T0, 0, true, List.of("a")),
                 new DeployEvent.NodeOutput("d1", 3, T0, "a", "d1-a", "install", "stdout", "héllo $(x) `y` | ;"),
-                new DeployEvent.BatchFinished("d1", 4, T0, 0, 1, 0, 0),
-                statusEvent("d1", 5, DeploymentStatus.SUCCEEDED));
+                new DeployEvent.ArtifactFetched("d1", 4, T0, "a", "d1-a", "ab".repeat(32), 4096, "r1", 1024, java.util.Map.of("r1", 3072L)),
+                new DeployEvent.ArtifactFetched("d1", 5, T0, "a", "d1-a", "ab".repeat(32), 4096, null, -1, java.util.Map.of()),
+                new DeployEvent.BatchFinished("d1", 6, T0, 0, 1, 0, 0),
+                statusEvent("d1", 7, DeploymentStatus.SUCCEEDED));
         events.forEach(e -> store.append(e, null, null));
         assertEquals(events, store.events("d1", 1));
     }

@@ -44,6 +44,7 @@ export async function render(main, [id]) {
   let selected = null;
   let visible = [];
   const rows = new Map();
+  const fetches = {};
 
   function apply(e) {
     metrics.eventsApplied++;
@@ -68,6 +69,20 @@ export async function render(main, [id]) {
         n.lines.push(e);
         if (n.lines.length > MAX_LINES) n.lines.splice(0, n.lines.length - MAX_LINES);
         if (e.serverId === selected) newLines.push(e);
+        break;
+      }
+      case 'ArtifactFetched': {
+        // the edges of the batch's fan-out tree, and what the controller sent (-1: the transport does not count)
+        const n = nodes.get(e.serverId);
+        if (!n || e.controllerBytes < 0) break;
+        const f = fetches[currentBatch] || (fetches[currentBatch] = { nodes: 0, relayed: 0, bytes: 0 });
+        f.nodes++;
+        f.bytes += e.controllerBytes;
+        if (e.relay) f.relayed++;
+        const note = { step: 'ensure-artifact', stream: 'stdout',
+          line: (e.relay ? 'fetched through relay ' + e.relay : 'fetched from the controller') + '; the controller sent ' + e.controllerBytes + ' bytes' };
+        n.lines.push(note);
+        if (e.serverId === selected) newLines.push(note);
         break;
       }
       case 'BatchStarted':
@@ -234,7 +249,11 @@ export async function render(main, [id]) {
     switch (e.type) {
       case 'DeploymentStatusChanged': return ['deployment ', badge(e.status), e.reason ? ' ' + e.reason : ''];
       case 'BatchStarted': return 'batch ' + (e.batch + 1) + (e.canary ? ' (canary)' : '') + ' started: ' + e.servers.length + ' nodes';
-      case 'BatchFinished': return 'batch ' + (e.batch + 1) + ' finished: ' + e.succeeded + ' ok, ' + e.failed + ' failed, ' + e.skipped + ' skipped';
+      case 'BatchFinished': {
+        const f = fetches[e.batch];
+        return 'batch ' + (e.batch + 1) + ' finished: ' + e.succeeded + ' ok, ' + e.failed + ' failed, ' + e.skipped + ' skipped'
+          + (f ? '; artifact to ' + f.nodes + ' nodes, ' + f.relayed + ' through relays, the controller sent ' + f.bytes + ' bytes' : '');
+      }
       default: return [e.serverId + ' ', badge(e.status), e.step ? ' in ' + e.step : '', e.message ? ': ' + e.message : ''];
     }
   }
@@ -289,7 +308,7 @@ export async function render(main, [id]) {
   // ---- the stream ----
   const source = new EventSource('/api/v1/deployments/' + encodeURIComponent(id) + '/events/stream?after=0');
   const onEvent = (m) => apply(JSON.parse(m.data));
-  for (const type of ['NodeStatusChanged', 'NodeOutput', 'BatchStarted', 'BatchFinished', 'DeploymentStatusChanged']) {
+  for (const type of ['NodeStatusChanged', 'NodeOutput', 'ArtifactFetched', 'BatchStarted', 'BatchFinished', 'DeploymentStatusChanged']) {
     source.addEventListener(type, onEvent);
   }
   source.addEventListener('end', () => {

@@ -142,7 +142,13 @@ final class EventLog {
     }
 
     private static String serverOf(DeployEvent e) {
-        return e instanceof DeployEvent.NodeStatusChanged n ? n.serverId() : e instanceof DeployEvent.NodeOutput o ? o.serverId() : null;
+        if (e instanceof DeployEvent.NodeStatusChanged n) {
+            return n.serverId();
+        }
+        if (e instanceof DeployEvent.NodeOutput o) {
+            return o.serverId();
+        }
+        return e instanceof DeployEvent.ArtifactFetched f ? f.serverId() : null;
     }
 
     private static boolean sameEvent(Handle h, DeployEvent event) {

@@ -90,6 +90,7 @@ final class Json {
             case "BatchFinished" -> DeployEvent.BatchFinished.class;
             case "NodeStatusChanged" -> DeployEvent.NodeStatusChanged.class;
             case "NodeOutput" -> DeployEvent.NodeOutput.class;
+            case "ArtifactFetched" -> DeployEvent.ArtifactFetched.class;
             default -> throw new StoreException("unknown stored event kind '" + kind + "'");
         };
         return read(json, type);

@@ -596,7 +596,7 @@ public final class AgentGateway implements AutoCloseable {
                         + ", but the request is for " + request.getAgentId()).asRuntimeException());
                 return;
             }
-            ArtifactStore source = offers.source(agentId, request.getSha256());
+            ArtifactOffers.Source source = offers.source(agentId, request.getSha256());
             if (source == null) {
                 log.warn("agent {} from {} asked for artifact {}, which no live task offered to it", agentId, remote(), request.getSha256());
                 responses.onError(Status.PERMISSION_DENIED.withDescription("artifact " + request.getSha256()
@@ -606,7 +606,7 @@ public final class AgentGateway implements AutoCloseable {
             ServerCallStreamObserver<ArtifactChunk> out = (ServerCallStreamObserver<ArtifactChunk>) responses;
             InputStream in;
             try {
-                in = source.open(request.getSha256(), request.getOffset());
+                in = source.store().open(request.getSha256(), request.getOffset());
             } catch (RuntimeException e) {
                 responses.onError(Status.NOT_FOUND.withDescription(e.getMessage()).asRuntimeException());
                 return;
@@ -628,6 +628,7 @@ public final class AgentGateway implements AutoCloseable {
                                 return;
                             }
                             artifactBytesServed.addAndGet(n);
+                            source.served().addAndGet(n);
                             // the chunk array is never touched again, so wrap it instead of copying it
                             out.onNext(ArtifactChunk.newBuilder().setData(UnsafeByteOperations.unsafeWrap(chunk, 0, n)).build());
                         }

@@ -5,6 +5,7 @@ import dev.deploykit.Command;
 import dev.deploykit.Facts;
 import dev.deploykit.Server;
 import dev.deploykit.TransportException;
+import dev.deploykit.spi.ArtifactDelivery;
 import dev.deploykit.spi.ArtifactStore;
 import dev.deploykit.spi.ExecResult;
 import dev.deploykit.spi.NodeSession;
@@ -102,31 +103,34 @@ public final class AgentTransport implements Transport {
 
         @Override
         public String ensureArtifact(Artifact artifact, ArtifactStore source) {
-            return ensureArtifact(artifact, source, OutputListener.IGNORE);
+            return deliver(artifact, source).path();
         }
 
         /** Through a relay agent when the gateway's {@link RelayTree} has one free, else from the controller. */
         @Override
-        public String ensureArtifact(Artifact artifact, ArtifactStore source, OutputListener output) {
+        public ArtifactDelivery deliver(Artifact artifact, ArtifactStore source) {
             // the agent may fetch this digest from the controller only while this task lives
             ArtifactOffers.Offer offer = gateway.offer(link.agentId, artifact.sha256(), source);
             RelayTree.Placement placement = gateway.relayTree.place(link.agentId, artifact, source);
             RunTask task = RunTask.newBuilder().setTaskId(newTaskId()).setEnsureArtifact(placement.step()).build();
             TaskResult result;
+            long served;
             try {
                 // a large artifact over a slow link takes a while: allow 10 s per MiB on top of the grace
                 result = await(task, OutputListener.IGNORE, Duration.ofSeconds(60 + artifact.size() / 100_000));
             } finally {
                 placement.done().run();
+                served = offer.served();
                 offer.close();
             }
-            result.getArtifactNotesList().forEach(note -> output.onLine("stdout", note));
             result.getRelayBytesMap().forEach(gateway::countRelayed);
             if (!result.getError().isEmpty()) {
                 gateway.relayTree.failed(link.agentId, artifact.sha256());
-                throw new TransportException(serverId, "agent could not place artifact " + artifact.sha256() + ": " + result.getError(), null, true);
+                throw new TransportException(serverId, "agent could not place artifact " + artifact.sha256() + ": " + result.getError()
+                        + (result.getArtifactNotesCount() == 0 ? "" : " (" + String.join("; ", result.getArtifactNotesList()) + ")"), null, true);
             }
-            return result.getArtifactPath();
+            return new ArtifactDelivery(result.getArtifactPath(), placement.parent(), served, result.getRelayBytesMap(),
+                    result.getArtifactNotesList());
         }
 
         @Override

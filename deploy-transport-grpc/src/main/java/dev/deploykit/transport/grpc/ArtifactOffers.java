@@ -3,6 +3,7 @@ package dev.deploykit.transport.grpc;
 import dev.deploykit.spi.ArtifactStore;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Which agent may fetch which artifact: an offer is made to one agent for the length of one task
@@ -15,6 +16,7 @@ final class ArtifactOffers {
 
     private static final class Counted {
         final ArtifactStore source;
+        final AtomicLong served = new AtomicLong();
         int count;
 
         Counted(ArtifactStore source) {
@@ -24,9 +26,15 @@ final class ArtifactOffers {
 
     /** A live offer; closing it withdraws it. */
     interface Offer extends AutoCloseable {
+        /** Bytes of the digest sent to the agent while this offer (or another for the same agent and digest) was live. */
+        long served();
+
         @Override
         void close();
     }
+
+    /** What a fetch is sent from, and where the bytes it sends are counted. */
+    record Source(ArtifactStore store, AtomicLong served) {}
 
     /** Guarded by {@code this}. */
     private final Map<Key, Counted> offers = new HashMap<>();
@@ -34,14 +42,25 @@ final class ArtifactOffers {
     /** Offers {@code sha256} from {@code source} to {@code agentId} until the returned handle is closed. */
     synchronized Offer offer(String agentId, String sha256, ArtifactStore source) {
         Key key = new Key(agentId, sha256);
-        offers.computeIfAbsent(key, k -> new Counted(source)).count++;
-        return () -> withdraw(key);
+        Counted counted = offers.computeIfAbsent(key, k -> new Counted(source));
+        counted.count++;
+        return new Offer() {
+            @Override
+            public long served() {
+                return counted.served.get();
+            }
+
+            @Override
+            public void close() {
+                withdraw(key);
+            }
+        };
     }
 
     /** Where {@code agentId} may fetch {@code sha256} from, or null when no live task offered it to that agent. */
-    synchronized ArtifactStore source(String agentId, String sha256) {
+    synchronized Source source(String agentId, String sha256) {
         Counted offer = offers.get(new Key(agentId, sha256));
-        return offer == null ? null : offer.source;
+        return offer == null ? null : new Source(offer.source, offer.served);
     }
 
     synchronized int size() {
