@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the benchmarks and runs them, writing Markdown reports to benchmarks/reports/.
 # The SSH scenario logs in as the account dkbench (created when missing: needs root, as sshd does).
+# The relay scenario puts each agent in a network namespace with token-bucket-capped links (needs root, as ip netns and tc do).
 # The desired-state scenario creates its own database (dk_bench_desired) when missing and drops it at the end.
 #   benchmarks/run.sh            full run (issue targets: 256 MiB upload, 64 MiB to 30 targets)
 #   benchmarks/run.sh --smoke    a short run for CI: small sizes, same code paths, no targets judged
@@ -41,7 +42,7 @@ case "${1:-}" in
       --agents 3 --mib 8 --link-mib-per-s 16 --report "benchmarks/reports/smoke-relay-jdk$jdk.md" ;;
   *)
     $JAVA -cp benchmarks/target/benchmarks.jar dev.deploykit.benchmarks.RelayBenchmark \
-      --agents 30 --mib 64 --link-mib-per-s 64 --report "benchmarks/reports/relay-jdk$jdk.md" ;;
+      --agents 10,30,100 --mib 64 --link-mib-per-s 16 --report "benchmarks/reports/relay-jdk$jdk.md" ;;
 esac
 case "${1:-}" in
   --smoke|--smoke-no-build)

@@ -41,7 +41,7 @@ import java.util.regex.Pattern;
  * --unit deploy-agent/systemd/deploykit-agent.service --report FILE}.
  */
 public final class AgentFootprintBenchmark {
-    private static final long CLK_TCK = 100; // Linux USER_HZ
+    static final long CLK_TCK = 100; // Linux USER_HZ
     private static final long PAGE = 4096;
 
     public static void main(String[] args) throws Exception {
@@ -172,12 +172,21 @@ public final class AgentFootprintBenchmark {
 
         /** As {@link #start(Path, AgentFixtures.Pki, int, String, Path, Unit)}, with {@code extra} agent flags. */
         static Agent start(Path dir, AgentFixtures.Pki pki, int port, String id, Path jar, Unit unit, List<String> extra) throws IOException {
+            return start(dir, pki, List.of(), "127.0.0.1", port, id, jar, unit, extra);
+        }
+
+        /** As {@link #start(Path, AgentFixtures.Pki, int, String, Path, Unit, List)}, run by {@code prefix} (e.g. in a network namespace), with the controller at {@code host}. */
+        static Agent start(Path dir, AgentFixtures.Pki pki, List<String> prefix, String host, int port, String id, Path jar, Unit unit,
+                List<String> extra) throws IOException {
             Path state = Files.createDirectories(dir.resolve(id));
-            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+            List<String> cmd = new ArrayList<>(prefix);
+            cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             cmd.addAll(unit.jvmOptions());
             cmd.addAll(List.of("-jar", jar.toAbsolutePath().toString()));
-            cmd.addAll(AgentFixtures.tlsArgs(pki, AgentFixtures.tokenFile(dir, AgentFixtures.TOKEN), port, id, state.resolve("state"),
-                    Files.createDirectories(state.resolve("root"))));
+            List<String> args = AgentFixtures.tlsArgs(pki, AgentFixtures.tokenFile(dir, AgentFixtures.TOKEN), port, id, state.resolve("state"),
+                    Files.createDirectories(state.resolve("root")));
+            args.set(args.indexOf("--controller") + 1, host + ":" + port);
+            cmd.addAll(args);
             cmd.addAll(extra);
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(state.resolve("agent.log").toFile());
             pb.environment().putAll(unit.environment());

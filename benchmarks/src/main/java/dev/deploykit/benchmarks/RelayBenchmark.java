@@ -5,11 +5,9 @@ import dev.deploykit.Binding;
 import dev.deploykit.DeployKit;
 import dev.deploykit.Server;
 import dev.deploykit.agent.AgentFixtures;
-import dev.deploykit.agent.FaultProxy;
 import dev.deploykit.spi.NodeSession;
 import dev.deploykit.store.fs.FileArtifactStore;
 import dev.deploykit.transport.grpc.AgentGateway;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,20 +20,21 @@ import java.util.concurrent.Future;
 
 /**
  * Relay agents against direct fetches, with REAL agent processes ({@code deploy-agent.jar}, started
- * as the unit starts them) on this machine: one fresh artifact to every agent at once, first by agents
- * without {@code --relay} (every copy through the controller's link), then by as many agents with
- * {@code --relay} (the gateway's fan-out tree). The controller's link is a rate-limited proxy
- * ({@code --link-mib-per-s}); each relay's uplink is capped the same by {@code --relay-mib-per-s};
- * agents' downlinks are not capped. Reports wall time and controller egress for both.
+ * as the unit starts them), each in a network namespace of its own on a bridge where every link is
+ * capped by a token-bucket qdisc ({@link CappedLinks}: each host's upload and download and the
+ * controller's upload, {@code --link-mib-per-s} each): one fresh artifact to every agent at once,
+ * first by agents without {@code --relay} (every copy through the controller's link), then by as
+ * many agents with {@code --relay} (the gateway's fan-out tree). Reports wall time, controller egress
+ * and the agents' CPU time for both. Needs root.
  *
- * <p>Args: {@code --agents 30 --mib 64 --link-mib-per-s 64 --fan-out 4 --report FILE}.
+ * <p>Args: {@code --agents 10,30,100 --mib 64 --link-mib-per-s 16 --fan-out 4 --report FILE}.
  */
 public final class RelayBenchmark {
     public static void main(String[] args) throws Exception {
         List<Integer> ns = java.util.Arrays.stream(SshBenchmark.stringArg(args, "--agents", "10,30,100").split(","))
                 .map(String::trim).map(Integer::valueOf).toList();
         int mib = SshBenchmark.intArg(args, "--mib", 64);
-        int link = SshBenchmark.intArg(args, "--link-mib-per-s", 64);
+        int link = SshBenchmark.intArg(args, "--link-mib-per-s", 16);
         int fanOut = SshBenchmark.intArg(args, "--fan-out", 4);
         Path jar = Path.of(SshBenchmark.stringArg(args, "--jar", "deploy-agent/target/deploy-agent.jar"));
         Path unitFile = Path.of(SshBenchmark.stringArg(args, "--unit", "deploy-agent/systemd/deploykit-agent.service"));
@@ -45,38 +44,36 @@ public final class RelayBenchmark {
         AgentFixtures.Pki pki = AgentFixtures.pki(dir);
         Report report = new Report("Relay agents: controller egress and wall time");
         report.add("REAL agents: N `deploy-agent.jar` processes per mode and N on this machine (" + Runtime.getRuntime().availableProcessors()
-                + " cores, shared with the controller and every agent; no simulated agents), started as the unit starts them, mutual TLS on "
-                + "loopback, JDK " + Runtime.version() + ". Links: the controller's is a rate-limited TCP proxy at " + link
-                + " MiB/s (all agents together); each relay sends at most " + link + " MiB/s (`--relay-mib-per-s`); agents' downlinks "
-                + "are not capped, and agents are not in network namespaces of their own (relays reach each other on loopback). Fan-out "
+                + " cores, shared with the controller and every agent; no simulated agents), started as the unit starts them, mutual TLS, JDK "
+                + Runtime.version() + ". Each agent runs in a network namespace of its own, joined to a bridge by a veth pair; every link is "
+                + "capped at " + link + " MiB/s by a token-bucket qdisc (`tc tbf`): each agent's upload and download, and the controller's "
+                + "upload (all agents together). Relays reach each other over the bridge, so a relay's children share its upload. Fan-out "
                 + fanOut + ". One fresh " + mib + " MiB artifact to all N agents at once, each verifying its SHA-256: first agents "
-                + "without `--relay` (every copy through the controller's link), then as many with `--relay`.");
+                + "without `--relay` (every copy through the controller's link), then as many with `--relay`. Agent CPU is the user and "
+                + "system time of all N agent processes over the fetch (this machine's 2 cores give at most 2 s per second).");
         report.add("");
-        report.add("| N | mode | wall | controller egress | egress / artifact | bytes a relay served (max) | target |");
-        report.add("|---|---|---|---|---|---|---|");
-        AgentGateway gateway = AgentFixtures.gateway(pki).maxNewAgentsPerMinute(1_000_000).relayFanOut(fanOut).build();
+        report.add("| N | mode | wall | controller egress | egress / artifact | bytes a relay served (max) | agent CPU | target |");
+        report.add("|---|---|---|---|---|---|---|---|");
+        Path[] gatewayCert = pki.serverCert("relay-bench-gateway", "IP:" + CappedLinks.CONTROLLER_IP);
+        AgentGateway gateway = AgentFixtures.gateway(pki).host(CappedLinks.CONTROLLER_IP).tls(gatewayCert[0], gatewayCert[1])
+                .maxNewAgentsPerMinute(1_000_000).relayFanOut(fanOut).build();
         FileArtifactStore store = new FileArtifactStore(dir.resolve("store"));
         Map<String, Map<Integer, List<Double>>> wallByMode = new java.util.LinkedHashMap<>();
         Map<String, Map<Integer, List<Double>>> egressByMode = new java.util.LinkedHashMap<>();
         DeployKit kit = DeployKit.builder().transport(gateway.transport()).artifactDir(dir.resolve("artifacts")).build();
+        CappedLinks links = CappedLinks.create(ns.stream().mapToInt(Integer::intValue).max().orElse(1), link);
         gateway.start(kit.servers());
-        try (kit; FaultProxy controllerLink = new FaultProxy(gateway.port())) {
-            controllerLink.limitDownstream((long) link << 20);
+        try (kit; links) {
             for (int agents : ns) {
                 double directWall = 0;
                 for (String mode : List.of("direct", "relay")) {
                     List<AgentFootprintBenchmark.Agent> started = new ArrayList<>();
                     try {
                         for (int i = 0; i < agents; i++) {
-                            List<String> extra = new ArrayList<>();
-                            if (mode.equals("relay")) {
-                                try (ServerSocket s = new ServerSocket(0)) {
-                                    extra.addAll(List.of("--relay", "127.0.0.1:" + s.getLocalPort(), "--relay-mib-per-s", Integer.toString(link)));
-                                }
-                            }
+                            List<String> extra = mode.equals("relay") ? List.of("--relay", CappedLinks.ip(i) + ":7443") : List.of();
                             String id = mode + "-" + agents + "-" + i;
-                            AgentFootprintBenchmark.Agent a = AgentFootprintBenchmark.Agent.start(dir, pki, controllerLink.port(), id, jar,
-                                    unit, extra);
+                            AgentFootprintBenchmark.Agent a = AgentFootprintBenchmark.Agent.start(dir, pki, CappedLinks.on(i),
+                                    CappedLinks.CONTROLLER_IP, gateway.port(), id, jar, unit, extra);
                             started.add(a);
                             AgentFixtures.waitUntil(Duration.ofSeconds(120), () -> gateway.connectedAgents().contains(id), id + " to connect");
                         }
@@ -85,6 +82,7 @@ public final class RelayBenchmark {
                         Files.delete(file);
                         long egress0 = gateway.artifactBytesServed();
                         Map<String, Long> relayed0 = gateway.relayBytesServed();
+                        long cpu0 = AgentFootprintBenchmark.cpuTicks(started);
                         long t0 = System.nanoTime();
                         ExecutorService pool = Executors.newFixedThreadPool(agents);
                         List<Future<?>> all = new ArrayList<>();
@@ -101,6 +99,7 @@ public final class RelayBenchmark {
                         }
                         pool.shutdown();
                         double wall = (System.nanoTime() - t0) / 1e9;
+                        double cpu = (AgentFootprintBenchmark.cpuTicks(started) - cpu0) / (double) AgentFootprintBenchmark.CLK_TCK;
                         long egress = gateway.artifactBytesServed() - egress0;
                         long maxRelayed = gateway.relayBytesServed().entrySet().stream()
                                 .mapToLong(e -> e.getValue() - relayed0.getOrDefault(e.getKey(), 0L)).max().orElse(0);
@@ -110,8 +109,8 @@ public final class RelayBenchmark {
                         }
                         wallByMode.computeIfAbsent(mode, k -> new java.util.LinkedHashMap<>()).put(agents, List.of(wall));
                         egressByMode.computeIfAbsent(mode, k -> new java.util.LinkedHashMap<>()).put(agents, List.of(egress / 1048576.0));
-                        report.add(String.format("| %d | %s | %.1f s | %.1f MiB | %.2fx | %.1f MiB | %s |", agents, mode, wall, egress / 1048576.0,
-                                ratio, maxRelayed / 1048576.0, mode.equals("direct") ? "(baseline)" : "egress ≤ 2x: " + (ratio <= 2 ? "met" : "MISSED")
+                        report.add(String.format("| %d | %s | %.1f s | %.1f MiB | %.2fx | %.1f MiB | %.0f s | %s |", agents, mode, wall,
+                                egress / 1048576.0, ratio, maxRelayed / 1048576.0, cpu, mode.equals("direct") ? "(baseline)" : "egress ≤ 2x: " + (ratio <= 2 ? "met" : "MISSED")
                                         + "; wall ≤ direct (" + String.format("%.1f s", directWall) + "): " + (wall <= directWall ? "met" : "MISSED")));
                     } finally {
                         for (AgentFootprintBenchmark.Agent a : started) {
@@ -130,7 +129,8 @@ public final class RelayBenchmark {
         String base = reportFile.getFileName().toString().replaceFirst("\\.md$", "");
         Path timePng = reportFile.resolveSibling(base + "-time.png");
         Path egressPng = reportFile.resolveSibling(base + "-egress.png");
-        PeersBenchmark.plot(wallByMode, ns, "Wall time: " + mib + " MiB to N real agents at once, direct vs relays (one 2-core machine)", "s", timePng);
+        PeersBenchmark.plot(wallByMode, ns, "Wall time: " + mib + " MiB to N real agents at once, links at " + link
+                + " MiB/s, direct vs relays (one 2-core machine)", "s", timePng);
         PeersBenchmark.plot(egressByMode, ns, "Controller egress: " + mib + " MiB to N real agents, direct vs relays", "MiB", egressPng);
         report.add("![wall time against N](" + timePng.getFileName() + ")");
         report.add("");
