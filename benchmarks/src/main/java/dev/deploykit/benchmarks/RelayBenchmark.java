@@ -5,6 +5,7 @@ import dev.deploykit.Binding;
 import dev.deploykit.DeployKit;
 import dev.deploykit.Server;
 import dev.deploykit.agent.AgentFixtures;
+import dev.deploykit.spi.ArtifactDelivery;
 import dev.deploykit.spi.NodeSession;
 import dev.deploykit.store.fs.FileArtifactStore;
 import dev.deploykit.transport.grpc.AgentGateway;
@@ -30,12 +31,40 @@ import java.util.concurrent.Future;
  * <p>Args: {@code --agents 10,30,100 --mib 64 --link-mib-per-s 16 --fan-out 4 --report FILE}.
  */
 public final class RelayBenchmark {
+    /**
+     * One line on the tree the agents' fetches made: its depth, how many fetched from the controller
+     * (the root and any that fell back), and why those that were told a relay left it.
+     */
+    static String tree(int n, Map<String, ArtifactDelivery> deliveries) {
+        int depth = 0;
+        for (String id : deliveries.keySet()) {
+            int d = 0;
+            for (String at = id; deliveries.get(at) != null && deliveries.get(at).relay() != null && d <= n; at = deliveries.get(at).relay()) {
+                d++;
+            }
+            depth = Math.max(depth, d);
+        }
+        long fromController = deliveries.values().stream().filter(d -> d.relay() == null).count();
+        List<ArtifactDelivery> leftTheirRelay = deliveries.values().stream().filter(d -> d.relay() != null && d.controllerBytes() > 0).toList();
+        Map<String, Long> why = new java.util.TreeMap<>();
+        for (ArtifactDelivery d : leftTheirRelay) {
+            d.notes().stream().filter(note -> note.startsWith("relay ")).findFirst()
+                    .map(note -> note.replaceAll("relay \\S+", "relay R").replaceAll("\\d+", "#"))
+                    .ifPresent(note -> why.merge(note, 1L, Long::sum));
+        }
+        return "- N = " + n + ": depth " + depth + "; " + fromController + " told to fetch from the controller, " + (n - fromController)
+                + " from a relay; " + leftTheirRelay.size() + " of those left their relay for the controller"
+                + (why.isEmpty() ? "" : " (" + why.entrySet().stream().map(e -> e.getValue() + "× `" + e.getKey() + "`")
+                        .collect(java.util.stream.Collectors.joining(", ")) + ")");
+    }
+
     public static void main(String[] args) throws Exception {
         List<Integer> ns = java.util.Arrays.stream(SshBenchmark.stringArg(args, "--agents", "10,30,100").split(","))
                 .map(String::trim).map(Integer::valueOf).toList();
         int mib = SshBenchmark.intArg(args, "--mib", 64);
         int link = SshBenchmark.intArg(args, "--link-mib-per-s", 16);
         int fanOut = SshBenchmark.intArg(args, "--fan-out", 4);
+        List<String> modes = List.of(SshBenchmark.stringArg(args, "--modes", "direct,relay").split(","));
         Path jar = Path.of(SshBenchmark.stringArg(args, "--jar", "deploy-agent/target/deploy-agent.jar"));
         Path unitFile = Path.of(SshBenchmark.stringArg(args, "--unit", "deploy-agent/systemd/deploykit-agent.service"));
         Path reportFile = Path.of(SshBenchmark.stringArg(args, "--report", "benchmarks/reports/relay.md"));
@@ -60,13 +89,14 @@ public final class RelayBenchmark {
         FileArtifactStore store = new FileArtifactStore(dir.resolve("store"));
         Map<String, Map<Integer, List<Double>>> wallByMode = new java.util.LinkedHashMap<>();
         Map<String, Map<Integer, List<Double>>> egressByMode = new java.util.LinkedHashMap<>();
+        List<String> trees = new ArrayList<>();
         DeployKit kit = DeployKit.builder().transport(gateway.transport()).artifactDir(dir.resolve("artifacts")).build();
         CappedLinks links = CappedLinks.create(ns.stream().mapToInt(Integer::intValue).max().orElse(1), link);
         gateway.start(kit.servers());
         try (kit; links) {
             for (int agents : ns) {
                 double directWall = 0;
-                for (String mode : List.of("direct", "relay")) {
+                for (String mode : modes) {
                     List<AgentFootprintBenchmark.Agent> started = new ArrayList<>();
                     try {
                         for (int i = 0; i < agents; i++) {
@@ -85,17 +115,20 @@ public final class RelayBenchmark {
                         long cpu0 = AgentFootprintBenchmark.cpuTicks(started);
                         long t0 = System.nanoTime();
                         ExecutorService pool = Executors.newFixedThreadPool(agents);
-                        List<Future<?>> all = new ArrayList<>();
+                        Map<String, Future<ArtifactDelivery>> all = new java.util.LinkedHashMap<>();
                         for (AgentFootprintBenchmark.Agent a : started) {
-                            all.add(pool.submit(() -> {
+                            all.put(a.id(), pool.submit(() -> {
                                 try (NodeSession s = gateway.transport().open(Server.of(a.id(), Binding.agent(a.id()), Map.of()))) {
-                                    s.ensureArtifact(artifact, store);
+                                    return s.deliver(artifact, store);
                                 }
-                                return null;
                             }));
                         }
-                        for (Future<?> f : all) {
-                            f.get();
+                        Map<String, ArtifactDelivery> deliveries = new java.util.LinkedHashMap<>();
+                        for (Map.Entry<String, Future<ArtifactDelivery>> f : all.entrySet()) {
+                            deliveries.put(f.getKey(), f.getValue().get());
+                        }
+                        if (mode.equals("relay")) {
+                            trees.add(tree(agents, deliveries));
                         }
                         pool.shutdown();
                         double wall = (System.nanoTime() - t0) / 1e9;
@@ -125,6 +158,10 @@ public final class RelayBenchmark {
         } finally {
             gateway.close();
         }
+        report.add("");
+        report.add("The relay runs' trees, from what each agent's fetch said (`NodeSession.deliver`):");
+        report.add("");
+        trees.forEach(report::add);
         report.add("");
         String base = reportFile.getFileName().toString().replaceFirst("\\.md$", "");
         Path timePng = reportFile.resolveSibling(base + "-time.png");

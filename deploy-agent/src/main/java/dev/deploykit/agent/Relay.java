@@ -50,6 +50,7 @@ import org.slf4j.LoggerFactory;
 final class Relay implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
     static final long STALL = TimeUnit.SECONDS.toMillis(20);
+    private static final long GRANT_WAIT_MILLIS = 10_000;
     private static final int CHUNK = 256 * 1024;
     private static final Context.Key<String> PEER = Context.key("relay-peer");
 
@@ -84,6 +85,9 @@ final class Relay implements AutoCloseable {
                 .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE);
         server = NettyServerBuilder.forAddress(address, tls.build())
                 .executor(Executors.newCachedThreadPool(DaemonThreads.factory("relay-")))
+                // peers ping a call that has had no bytes for 10 s (RelayClients); the default (5 min) would answer
+                // the third such ping with GOAWAY too_many_pings
+                .permitKeepAliveTime(10, TimeUnit.SECONDS)
                 .addService(ServerInterceptors.intercept(new Service(), new PeerIdentity()))
                 .build().start();
         log.info("relay listening on {} (mutual TLS, serving only what the controller grants)", endpoint);
@@ -135,9 +139,9 @@ final class Relay implements AutoCloseable {
         public void fetchArtifact(FetchArtifactRequest request, StreamObserver<ArtifactChunk> responses) {
             String peer = PEER.get();
             // the grant comes over this agent's own stream from the controller, which sent it before it told the
-            // peer to come here: give it a moment to arrive
+            // peer to come here: give it a moment to arrive (a loaded node may take seconds)
             RelayGrant grant = grants.get(new Key(peer, request.getSha256()));
-            for (int i = 0; i < 40 && grant == null; i++) {
+            for (int i = 0; i < GRANT_WAIT_MILLIS / 50 && grant == null; i++) {
                 try {
                     TimeUnit.MILLISECONDS.sleep(50);
                 } catch (InterruptedException e) {

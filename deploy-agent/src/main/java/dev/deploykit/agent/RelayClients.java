@@ -50,7 +50,7 @@ final class RelayClients {
         TlsChannelCredentials.Builder tls = TlsChannelCredentials.newBuilder().keyManager(keys.getKeyManagers())
                 .trustManager(new PeerTrust(new TlsTrust(caFile, "the agents' CA in --ca " + caFile), source.getAgentId()));
         ManagedChannel channel = NettyChannelBuilder.forTarget(source.getEndpoint(), tls.build())
-                .keepAliveTime(10, TimeUnit.SECONDS).keepAliveTimeout(5, TimeUnit.SECONDS)
+                .keepAliveTime(10, TimeUnit.SECONDS).keepAliveTimeout(20, TimeUnit.SECONDS) // a loaded relay may answer late; STALL catches a hung one
                 .maxInboundMessageSize(4 * 1024 * 1024).flowControlWindow(8 * 1024 * 1024).build();
         RelayServiceGrpc.RelayServiceBlockingStub stub = RelayServiceGrpc.newBlockingStub(channel);
         return new Fetch() {

@@ -218,13 +218,14 @@ class RelayTest {
                 });
         ManagedChannel channel = NettyChannelBuilder.forTarget("127.0.0.1:" + relayPort, tls.build()).build();
         try {
-            RelayServiceGrpc.RelayServiceBlockingStub stub = RelayServiceGrpc.newBlockingStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS);
-            StatusRuntimeException notNamed = assertThrows(StatusRuntimeException.class, () -> stub.fetchArtifact(FetchArtifactRequest
+            // the relay waits up to 10 s for a grant before it refuses: a deadline per call
+            RelayServiceGrpc.RelayServiceBlockingStub stub = RelayServiceGrpc.newBlockingStub(channel);
+            StatusRuntimeException notNamed = assertThrows(StatusRuntimeException.class, () -> stub.withDeadlineAfter(30, TimeUnit.SECONDS).fetchArtifact(FetchArtifactRequest
                     .newBuilder().setSha256(pkg.artifact().sha256()).build()).hasNext());
             assertEquals(Status.Code.PERMISSION_DENIED, notNamed.getStatus().getCode());
             assertEquals("relay r1 was not told to serve artifact " + pkg.artifact().sha256() + " to agent c1", notNamed.getStatus().getDescription());
             String other = "0".repeat(64);
-            StatusRuntimeException otherDigest = assertThrows(StatusRuntimeException.class, () -> stub.fetchArtifact(FetchArtifactRequest
+            StatusRuntimeException otherDigest = assertThrows(StatusRuntimeException.class, () -> stub.withDeadlineAfter(30, TimeUnit.SECONDS).fetchArtifact(FetchArtifactRequest
                     .newBuilder().setSha256(other).build()).hasNext());
             assertEquals(Status.Code.PERMISSION_DENIED, otherDigest.getStatus().getCode());
         } finally {

@@ -24,6 +24,8 @@ final class Progress implements Consumer<DeployEvent> {
     private long batchControllerBytes;
     private final java.util.Map<String, String> batchRelays = new java.util.TreeMap<>();
     private int batchFetches;
+    /** The deployment's controller egress for artifacts so far; -1 while no fetch was counted. */
+    private long controllerBytes = -1;
 
     /**
      * @param artifactBytes size of the package an install moves to the nodes, shown when a node starts
@@ -47,7 +49,8 @@ final class Progress implements Consumer<DeployEvent> {
     /** The text line for {@code event}; null for none (an artifact fetch the transport did not count). */
     String line(DeployEvent event) {
         if (event instanceof DeployEvent.DeploymentStatusChanged s) {
-            return "deployment " + s.deploymentId() + " " + s.status() + (s.reason().isEmpty() ? "" : ": " + s.reason());
+            return "deployment " + s.deploymentId() + " " + s.status() + (s.reason().isEmpty() ? "" : ": " + s.reason())
+                    + (s.status().isTerminal() && controllerBytes >= 0 ? "; the controller sent " + bytes(controllerBytes) + " of artifacts" : "");
         } else if (event instanceof DeployEvent.BatchStarted b) {
             b.servers().forEach(id -> width = Math.max(width, id.length()));
             batchControllerBytes = 0;
@@ -70,6 +73,7 @@ final class Progress implements Consumer<DeployEvent> {
             }
             batchFetches++;
             batchControllerBytes += f.controllerBytes();
+            controllerBytes = Math.max(controllerBytes, 0) + f.controllerBytes();
             if (f.relay() != null) {
                 batchRelays.put(f.serverId(), f.relay());
             }

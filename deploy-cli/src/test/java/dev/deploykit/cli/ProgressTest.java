@@ -72,7 +72,8 @@ class ProgressTest {
                 new DeployEvent.ArtifactFetched("d1", 3, T, "c1", "t2", "ab", mib, "r1", 0, java.util.Map.of("r1", mib)),
                 new DeployEvent.ArtifactFetched("d1", 4, T, "c2", "t3", "ab", mib, "r1", mib / 2, java.util.Map.of("r1", mib / 2)),
                 new DeployEvent.ArtifactFetched("d1", 5, T, "local", "t4", "ab", mib, null, -1, java.util.Map.of()),
-                new DeployEvent.BatchFinished("d1", 6, T, 0, 4, 0, 0));
+                new DeployEvent.BatchFinished("d1", 6, T, 0, 4, 0, 0),
+                new DeployEvent.DeploymentStatusChanged("d1", 7, T, DeploymentStatus.SUCCEEDED, ""));
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         Progress progress = new Progress(new PrintStream(bytes, true, StandardCharsets.UTF_8), false, mib);
         events.forEach(progress);
@@ -83,6 +84,7 @@ class ProgressTest {
                   c2       fetched      through relay r1; the controller sent 512.0 KiB (524288 bytes)
                 batch 0 finished: 4 succeeded, 0 failed, 0 skipped; artifact to 3 nodes: 1 from the controller, 2 through 1 relays; \
                 the controller sent 1.5 MiB (1572864 bytes)
+                deployment d1 SUCCEEDED; the controller sent 1.5 MiB (1572864 bytes) of artifacts
                 """, bytes.toString(StandardCharsets.UTF_8));
         for (DeployEvent e : events) {
             assertEquals(e, Json.event(Json.read(Json.write(Json.event(e)), "line")).orElseThrow(), "the API form reads back");

@@ -35,9 +35,11 @@ final class ServerMetrics {
     private final Map<DeploymentStatus, Long> deployments = new EnumMap<>(DeploymentStatus.class);
     private final Map<NodeStatus, Long> tasks = new EnumMap<>(NodeStatus.class);
     private Instant countedAt = Instant.EPOCH;
+    private final AgentGateway gateway;
 
     ServerMetrics(DeployKit kit, AgentGateway gateway, Clock clock) {
         this.kit = kit;
+        this.gateway = gateway;
         this.clock = clock;
         storeReads = Timer.builder("deploykit.store.read").description("time to read every deployment from the store")
                 .register(registry);
@@ -99,6 +101,12 @@ final class ServerMetrics {
     }
 
     String scrape() {
+        // a relay agent gets its counter once it has served something (registering again returns the one there)
+        for (String relay : gateway.relayBytesServed().keySet()) {
+            FunctionCounter.builder("deploykit.relay.bytes.served", gateway, g -> g.relayBytesServed().getOrDefault(relay, 0L))
+                    .tag("relay", relay).description("artifact bytes a relay agent sent to its peers, as they reported")
+                    .baseUnit("bytes").register(registry);
+        }
         return registry.scrape();
     }
 }
