@@ -52,7 +52,8 @@ public sealed interface DeployEvent {
      * A node has the artifact of its task's package. {@code relay} is the relay agent it was told to
      * fetch it from, or null when from the controller: over a batch's events these edges are the
      * batch's fan-out tree. {@code controllerBytes} is what the controller sent for it (0 when the node
-     * had it or a relay sent it all; -1 where the transport does not count, as local and SSH do not),
+     * had it or a relay sent it all; -1 where a transport does not count: the agent, SSH and local
+     * transports do),
      * so their sum is the deployment's controller egress; {@code relayBytes} is what each relay sent.
      */
     record ArtifactFetched(String deploymentId, long seq, Instant time, String serverId, String taskId, String sha256, long size,

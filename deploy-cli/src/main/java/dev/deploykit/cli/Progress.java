@@ -24,8 +24,6 @@ final class Progress implements Consumer<DeployEvent> {
     private long batchControllerBytes;
     private final java.util.Map<String, String> batchRelays = new java.util.TreeMap<>();
     private int batchFetches;
-    /** The deployment's controller egress for artifacts so far; -1 while no fetch was counted. */
-    private long controllerBytes = -1;
 
     /**
      * @param artifactBytes size of the package an install moves to the nodes, shown when a node starts
@@ -46,11 +44,10 @@ final class Progress implements Consumer<DeployEvent> {
         }
     }
 
-    /** The text line for {@code event}; null for none (an artifact fetch the transport did not count). */
+    /** The text line for {@code event}; null for none (an artifact fetch that was not through a relay). */
     String line(DeployEvent event) {
         if (event instanceof DeployEvent.DeploymentStatusChanged s) {
-            return "deployment " + s.deploymentId() + " " + s.status() + (s.reason().isEmpty() ? "" : ": " + s.reason())
-                    + (s.status().isTerminal() && controllerBytes >= 0 ? "; the controller sent " + bytes(controllerBytes) + " of artifacts" : "");
+            return "deployment " + s.deploymentId() + " " + s.status() + (s.reason().isEmpty() ? "" : ": " + s.reason());
         } else if (event instanceof DeployEvent.BatchStarted b) {
             b.servers().forEach(id -> width = Math.max(width, id.length()));
             batchControllerBytes = 0;
@@ -59,9 +56,7 @@ final class Progress implements Consumer<DeployEvent> {
             return "batch " + b.batch() + (b.canary() ? " (canary)" : "") + " started: " + String.join(", ", b.servers());
         } else if (event instanceof DeployEvent.BatchFinished b) {
             return "batch " + b.batch() + " finished: " + b.succeeded() + " succeeded, " + b.failed() + " failed, " + b.skipped() + " skipped"
-                    + (batchFetches == 0 ? "" : "; artifact to " + batchFetches + " nodes: " + (batchFetches - batchRelays.size())
-                            + " from the controller, " + batchRelays.size() + " through " + new java.util.TreeSet<>(batchRelays.values()).size()
-                            + " relays; the controller sent " + bytes(batchControllerBytes));
+                    + fetchSummary();
         } else if (event instanceof DeployEvent.NodeStatusChanged n) {
             String note = n.message().isEmpty() && n.step().equals("ensure-artifact") && artifactBytes >= 0
                     ? "artifact of " + bytes(artifactBytes) : n.message();
@@ -73,16 +68,29 @@ final class Progress implements Consumer<DeployEvent> {
             }
             batchFetches++;
             batchControllerBytes += f.controllerBytes();
-            controllerBytes = Math.max(controllerBytes, 0) + f.controllerBytes();
-            if (f.relay() != null) {
-                batchRelays.put(f.serverId(), f.relay());
+            if (f.relay() == null) {
+                // the step's own line says the artifact is there; the batch's line sums up what the controller sent
+                return null;
             }
-            return String.format("  %-" + width + "s %-12s %s", f.serverId(), "fetched", (f.relay() == null ? "from the controller" : "through relay "
-                    + f.relay()) + "; the controller sent " + bytes(f.controllerBytes()));
+            batchRelays.put(f.serverId(), f.relay());
+            return String.format("  %-" + width + "s %-12s %s", f.serverId(), "fetched", "through relay " + f.relay()
+                    + "; the controller sent " + bytes(f.controllerBytes()));
         } else if (event instanceof DeployEvent.NodeOutput o) {
             return String.format("  %-" + width + "s %s %s", o.serverId(), o.stream().equals("stderr") ? "!" : "|", o.line());
         }
         return event.toString();
+    }
+
+    /** What the batch's artifact fetches came to: through how many relays, and what the controller sent. */
+    private String fetchSummary() {
+        if (batchFetches == 0) {
+            return "";
+        }
+        if (batchRelays.isEmpty()) {
+            return "; the controller sent " + bytes(batchControllerBytes) + " of artifacts to " + batchFetches + (batchFetches == 1 ? " node" : " nodes");
+        }
+        return "; artifact to " + batchFetches + " nodes: " + (batchFetches - batchRelays.size()) + " from the controller, " + batchRelays.size()
+                + " through " + new java.util.TreeSet<>(batchRelays.values()).size() + " relays; the controller sent " + bytes(batchControllerBytes);
     }
 
     /** {@code 1536} as {@code 1.5 KiB (1536 bytes)}. */

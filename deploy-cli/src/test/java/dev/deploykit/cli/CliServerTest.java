@@ -123,7 +123,8 @@ class CliServerTest {
         String id = lines.get(0).replaceFirst("^deployment (\\S+) started: app 1.0$", "$1");
         assertTrue(lines.contains("batch 0 (canary) started: web-1"), applied.toString());
         assertTrue(lines.contains("batch 1 started: web-2, web-3"), applied.toString());
-        assertTrue(lines.contains("batch 1 finished: 2 succeeded, 0 failed, 0 skipped"), applied.toString());
+        assertTrue(lines.stream().anyMatch(Pattern.compile("batch 1 finished: 2 succeeded, 0 failed, 0 skipped; the controller sent \\d+ bytes of artifacts to 2 nodes")
+                .asMatchPredicate()), "with what the controller sent: " + applied);
         for (String node : List.of("web-1", "web-2", "web-3")) {
             assertTrue(lines.stream().anyMatch(Pattern.compile("  " + node + " +RUNNING +ensure-artifact  artifact of \\d+ bytes").asMatchPredicate()),
                     "the artifact's size while it moves: " + applied);

@@ -1,6 +1,7 @@
 package dev.deploykit.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 import dev.deploykit.DeployEvent;
 import dev.deploykit.DeploymentStatus;
@@ -79,16 +80,26 @@ class ProgressTest {
         events.forEach(progress);
         assertEquals("""
                 batch 0 started: r1, c1, c2, local
-                  r1       fetched      from the controller; the controller sent 1.0 MiB (1048576 bytes)
                   c1       fetched      through relay r1; the controller sent 0 bytes
                   c2       fetched      through relay r1; the controller sent 512.0 KiB (524288 bytes)
                 batch 0 finished: 4 succeeded, 0 failed, 0 skipped; artifact to 3 nodes: 1 from the controller, 2 through 1 relays; \
                 the controller sent 1.5 MiB (1572864 bytes)
-                deployment d1 SUCCEEDED; the controller sent 1.5 MiB (1572864 bytes) of artifacts
+                deployment d1 SUCCEEDED
                 """, bytes.toString(StandardCharsets.UTF_8));
         for (DeployEvent e : events) {
             assertEquals(e, Json.event(Json.read(Json.write(Json.event(e)), "line")).orElseThrow(), "the API form reads back");
         }
+    }
+
+    @Test
+    void aBatchWithoutRelaysSaysOnlyWhatTheControllerSent() {
+        Progress progress = new Progress(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), false, 100);
+        progress.line(new DeployEvent.BatchStarted("d1", 1, T, 0, false, List.of("a", "b")));
+        assertNull(progress.line(new DeployEvent.ArtifactFetched("d1", 2, T, "a", "t1", "ab", 100, null, 100, java.util.Map.of())),
+                "the step's own output says the artifact is there");
+        progress.line(new DeployEvent.ArtifactFetched("d1", 3, T, "b", "t2", "ab", 100, null, 0, java.util.Map.of()));
+        assertEquals("batch 0 finished: 2 succeeded, 0 failed, 0 skipped; the controller sent 100 bytes of artifacts to 2 nodes",
+                progress.line(new DeployEvent.BatchFinished("d1", 4, T, 0, 2, 0, 0)));
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.deploykit.spi;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -146,10 +147,15 @@ public abstract class TransportContract {
         Path file = tmp.resolve("blob.bin");
         Files.write(file, data);
         Artifact artifact = artifacts.put(file);
-        String path = session.ensureArtifact(artifact, artifacts);
+        ArtifactDelivery first = session.deliver(artifact, artifacts);
+        String path = first.path();
         String sum = run(Command.of("sha256sum", path)).get(0);
         assertTrue(sum.startsWith("stdout:" + artifact.sha256()), sum);
-        assertEquals(path, session.ensureArtifact(artifact, artifacts));
+        assertEquals(artifact.size(), first.controllerBytes(), "the whole artifact was sent: " + first);
+        assertNull(first.relay());
+        ArtifactDelivery again = session.deliver(artifact, artifacts);
+        assertEquals(path, again.path());
+        assertEquals(0, again.controllerBytes(), "an intact copy is not sent again: " + again);
         run(Command.shell("printf corrupt > \"$1\"", path));
         assertEquals(path, session.ensureArtifact(artifact, artifacts));
         assertTrue(run(Command.of("sha256sum", path)).get(0).startsWith("stdout:" + artifact.sha256()));

@@ -5,6 +5,7 @@ import dev.deploykit.Command;
 import dev.deploykit.Facts;
 import dev.deploykit.Server;
 import dev.deploykit.TransportException;
+import dev.deploykit.spi.ArtifactDelivery;
 import dev.deploykit.spi.ArtifactStore;
 import dev.deploykit.spi.ExecResult;
 import dev.deploykit.spi.NodeSession;
@@ -19,6 +20,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Map;
 
 /**
  * Runs nodes on this machine: each server bound with {@link dev.deploykit.Binding#local(Path)} is
@@ -79,13 +82,19 @@ public final class LocalTransport implements Transport {
 
         @Override
         public String ensureArtifact(Artifact artifact, ArtifactStore source) {
+            return deliver(artifact, source).path();
+        }
+
+        /** Copied from the store; {@code controllerBytes} is what was copied (0: the cache had it). */
+        @Override
+        public ArtifactDelivery deliver(Artifact artifact, ArtifactStore source) {
             Path dir = root.resolve(CACHE.substring(1));
             Path target = dir.resolve(artifact.sha256());
             Path partial = dir.resolve(artifact.sha256() + ".partial");
             try {
                 Files.createDirectories(dir);
                 if (Files.isRegularFile(target) && Sha256.of(target).equals(artifact.sha256())) {
-                    return target.toString();
+                    return new ArtifactDelivery(target.toString(), null, 0, Map.of(), List.of());
                 }
                 // Resume after an interrupted copy: append from the partial file's length.
                 long have = Files.exists(partial) ? Files.size(partial) : 0;
@@ -93,9 +102,10 @@ public final class LocalTransport implements Transport {
                     Files.delete(partial);
                     have = 0;
                 }
+                long copied;
                 try (InputStream in = source.open(artifact.sha256(), have);
                         OutputStream out = Files.newOutputStream(partial, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
-                    in.transferTo(out);
+                    copied = in.transferTo(out);
                 }
                 String actual = Sha256.of(partial);
                 if (!actual.equals(artifact.sha256())) {
@@ -104,7 +114,7 @@ public final class LocalTransport implements Transport {
                             + ", got " + actual, null, true);
                 }
                 Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                return target.toString();
+                return new ArtifactDelivery(target.toString(), null, copied, Map.of(), List.of());
             } catch (IOException e) {
                 throw new TransportException(serverId, "cannot place artifact " + artifact.sha256() + ": " + e.getMessage(), e, true);
             }

@@ -4,6 +4,7 @@ import dev.deploykit.Artifact;
 import dev.deploykit.Command;
 import dev.deploykit.Facts;
 import dev.deploykit.TransportException;
+import dev.deploykit.spi.ArtifactDelivery;
 import dev.deploykit.spi.ArtifactStore;
 import dev.deploykit.spi.ExecResult;
 import dev.deploykit.spi.NodeSession;
@@ -19,6 +20,8 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.sshd.client.channel.ChannelExec;
@@ -189,16 +192,23 @@ final class SshNodeSession implements NodeSession {
 
     @Override
     public String ensureArtifact(Artifact artifact, ArtifactStore source) {
+        return deliver(artifact, source).path();
+    }
+
+    /** Uploaded from the controller over this session; {@code controllerBytes} is what was uploaded (0: the node had it). */
+    @Override
+    public ArtifactDelivery deliver(Artifact artifact, ArtifactStore source) {
         try {
             Placement first = place(artifact, source);
             if (first.ok()) {
-                return first.path();
+                return new ArtifactDelivery(first.path(), null, first.sent(), Map.of(), List.of());
             }
             if (first.mismatch() && first.resumedFrom() > 0) {
                 // the kept partial file was not a prefix of this artifact (it is deleted now): start over once
                 Placement again = place(artifact, source);
                 if (again.ok()) {
-                    return again.path();
+                    return new ArtifactDelivery(again.path(), null, first.sent() + again.sent(), Map.of(),
+                            List.of("the partial copy kept on the node was not of this artifact: uploaded it again from the start"));
                 }
                 first = again;
             }
@@ -212,8 +222,8 @@ final class SshNodeSession implements NodeSession {
         }
     }
 
-    /** What {@link #PLACE} answered last, where the upload started, and the artifact's path on the node. */
-    private record Placement(String answer, long resumedFrom, String path) {
+    /** What {@link #PLACE} answered last, where the upload started, the bytes sent, and the artifact's path on the node. */
+    private record Placement(String answer, long resumedFrom, long sent, String path) {
         boolean ok() {
             return answer.equals("present") || answer.equals("placed");
         }
@@ -235,6 +245,7 @@ final class SshNodeSession implements NodeSession {
             String path = dir != null && dir.startsWith("dir /") ? dir.substring("dir ".length()) + "/" + artifact.sha256() : null;
             String first = path == null ? dir : answers.readLine();
             long offset = -1;
+            long sent = 0;
             String last = first;
             if (first != null && first.startsWith("offset ")) {
                 offset = Long.parseLong(first.substring("offset ".length()).trim());
@@ -242,6 +253,7 @@ final class SshNodeSession implements NodeSession {
                     byte[] buffer = new byte[128 * 1024];
                     for (int n; (n = in.read(buffer)) > 0; ) {
                         remote.write(buffer, 0, n);
+                        sent += n;
                     }
                 }
                 last = answers.readLine();
@@ -253,7 +265,7 @@ final class SshNodeSession implements NodeSession {
                         .reduce("", (a, b) -> a + b + "\n").trim();
                 last = "exit " + channel.getExitStatus() + (err.isEmpty() ? "" : ": " + err);
             }
-            return new Placement(last, Math.max(0, offset), path);
+            return new Placement(last, Math.max(0, offset), sent, path);
         } finally {
             transport.bulkhead.onComplete();
         }
