@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -139,6 +140,9 @@ class ConsoleTest {
         browser.waitForText("#counts", "3/3 done", Duration.ofSeconds(10));
         assertTrue(browser.find("#timeline").getText().contains("Batch 3"), browser.find("#timeline").getText());
         assertTrue(browser.find("#events").getText().contains("batch 3 finished: 1 ok"), browser.find("#events").getText());
+        assertTrue(Pattern.compile("batch 3 finished: 1 ok, 0 failed, 0 skipped; the controller sent [1-9]\\d* bytes of artifacts to 1 node")
+                .matcher(browser.find("#events").getText()).find(), "what the controller sent, from the ArtifactFetched events: "
+                + browser.find("#events").getText());
 
         // A plan file pasted into the New page: 2.0 with a health check that fails, rolled back.
         browser.open("/console/deployments/new");

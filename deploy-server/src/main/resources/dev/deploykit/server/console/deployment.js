@@ -75,12 +75,14 @@ export async function render(main, [id]) {
         // the edges of the batch's fan-out tree, and what the controller sent (-1: the transport does not count)
         const n = nodes.get(e.serverId);
         if (!n || e.controllerBytes < 0) break;
-        const f = fetches[currentBatch] || (fetches[currentBatch] = { nodes: 0, relayed: 0, bytes: 0 });
+        const f = fetches[currentBatch] || (fetches[currentBatch] = { nodes: 0, relayed: 0, relays: new Set(), bytes: 0 });
         f.nodes++;
         f.bytes += e.controllerBytes;
-        if (e.relay) f.relayed++;
+        if (!e.relay) break;
+        f.relayed++;
+        f.relays.add(e.relay);
         const note = { step: 'ensure-artifact', stream: 'stdout',
-          line: (e.relay ? 'fetched through relay ' + e.relay : 'fetched from the controller') + '; the controller sent ' + e.controllerBytes + ' bytes' };
+          line: 'fetched through relay ' + e.relay + '; the controller sent ' + e.controllerBytes + ' bytes' };
         n.lines.push(note);
         if (e.serverId === selected) newLines.push(note);
         break;
@@ -252,7 +254,9 @@ export async function render(main, [id]) {
       case 'BatchFinished': {
         const f = fetches[e.batch];
         return 'batch ' + (e.batch + 1) + ' finished: ' + e.succeeded + ' ok, ' + e.failed + ' failed, ' + e.skipped + ' skipped'
-          + (f ? '; artifact to ' + f.nodes + ' nodes, ' + f.relayed + ' through relays, the controller sent ' + f.bytes + ' bytes' : '');
+          + (!f ? '' : f.relayed === 0 ? '; the controller sent ' + f.bytes + ' bytes of artifacts to ' + f.nodes + (f.nodes === 1 ? ' node' : ' nodes')
+            : '; artifact to ' + f.nodes + ' nodes: ' + (f.nodes - f.relayed) + ' from the controller, ' + f.relayed + ' through '
+              + f.relays.size + ' relays; the controller sent ' + f.bytes + ' bytes');
       }
       default: return [e.serverId + ' ', badge(e.status), e.step ? ' in ' + e.step : '', e.message ? ': ' + e.message : ''];
     }
